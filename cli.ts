@@ -1,32 +1,41 @@
 /**
  * The rollsafe command line: `deno task rollsafe <command> …`.
  *
- * Exit codes a runbook can branch on: 0 fine, 1 warnings, 2 not restorable, 3 bad input.
+ * Each command lives in `cli/<command>.ts` and is one row of the table below.
+ * Exit codes a runbook can branch on are in `cli/exit.ts`.
  */
 import { ENGINE_VERSION } from "./version.ts";
+import { type Command, EXIT } from "./cli/exit.ts";
 
-const USAGE = `rollsafe ${ENGINE_VERSION}
-usage: deno task rollsafe <command> [options]
-
-commands:
-  version                       print the version
-`;
-
-export function main(args: string[]): Promise<number> | number {
-  const [cmd] = args;
-  switch (cmd) {
-    case "version":
+const COMMANDS: Record<string, Command> = {
+  version: {
+    summary: "print the engine version",
+    run: () => {
       console.log(ENGINE_VERSION);
-      return 0;
-    case undefined:
-    case "help":
-    case "--help":
-      console.log(USAGE);
-      return 0;
-    default:
-      console.error(`rollsafe: unknown command '${cmd}'\n${USAGE}`);
-      return 3;
+      return EXIT.OK;
+    },
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `rollsafe ${ENGINE_VERSION}\nusage: deno task rollsafe <command> [options]\n\ncommands:\n${
+    rows.join("\n")
+  }\n`;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return EXIT.OK;
   }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`rollsafe: unknown command '${name}'\n${usage()}`);
+    return EXIT.BAD_INPUT;
+  }
+  return await cmd.run(rest);
 }
 
 if (import.meta.main) {

@@ -1,0 +1,1 @@
+//! PSCI and SMCCC firmware (see lib.rs).

@@ -1,0 +1,1 @@
+//! GICv2 and GICv3 (see lib.rs).

@@ -1,0 +1,1 @@
+//! The generic timer (see lib.rs).
