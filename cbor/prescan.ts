@@ -22,6 +22,12 @@ export interface PrescanLimits {
   allowedTags: readonly number[];
   /** Whether float16/32/64 items are allowed (default: no). */
   allowFloats?: boolean;
+  /**
+   * Refuse integers and lengths not in their shortest form (RFC 8949 §4.2.1). Formats keyed by
+   * integers need this: `0x05` and `0x1805` are the same key to a decoder but different bytes to
+   * the duplicate-key check.
+   */
+  requireShortest?: boolean;
 }
 
 export interface PrescanReport {
@@ -42,6 +48,9 @@ interface Frame {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Smallest argument that needs 1, 2, 4 and 8 argument bytes. */
+const SHORTEST_MIN = [24, 0x100, 0x1_0000, 0x1_0000_0000];
 
 export function prescan(bytes: Uint8Array, limits: PrescanLimits): PrescanReport {
   const len = bytes.length;
@@ -105,6 +114,13 @@ export function prescan(bytes: Uint8Array, limits: PrescanLimits): PrescanReport
       need(n, start, "an argument");
       arg = 0;
       for (let i = 0; i < n; i++) arg = arg * 256 + bytes[pos++];
+      if (limits.requireShortest && arg < SHORTEST_MIN[ai - 24]) {
+        throw new CborError(
+          "non-shortest",
+          start,
+          `${arg} is encoded in ${n} byte(s); the shortest form is required`,
+        );
+      }
     }
 
     let complete = true;
