@@ -23,9 +23,15 @@ function fail(code: string, where: string, detail: string): never {
   throw new SnapshotError(code, where, detail);
 }
 
-function field<T>(o: Record<string, unknown>, k: string, where: string, type: string): T {
+function field<T>(
+  o: Record<string, unknown>,
+  k: string,
+  where: string,
+  type: "string" | "object" | "array",
+): T {
   const v = o[k];
-  if (type === "array" ? !Array.isArray(v) : typeof v !== type) {
+  const actual = Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+  if (actual !== type) {
     fail(
       "fingerprint/type",
       `${where}.${k}`,
