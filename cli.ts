@@ -6,6 +6,8 @@
  */
 import { ENGINE_VERSION } from "./version.ts";
 import { type Command, EXIT } from "./cli/exit.ts";
+import { keygenCommand } from "./cli/keygen.ts";
+import { verifyCommand } from "./cli/verify.ts";
 
 const COMMANDS: Record<string, Command> = {
   version: {
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.OK;
     },
   },
+  keygen: keygenCommand,
+  verify: verifyCommand,
 };
 
 function usage(): string {
