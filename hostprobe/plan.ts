@@ -95,7 +95,14 @@ export type PlanOp =
   /** KVM_ARM_SET_COUNTER_OFFSET (VM ioctl, 6.4+), `struct kvm_arm_counter_offset`. */
   | { op: "set_counter_offset"; offset: U64; reserved?: U64 }
   /** KVM_ARM_GET_REG_WRITABLE_MASKS (VM ioctl, 6.7+) for range 0; reports the non-zero masks. */
-  | { op: "writable_masks" };
+  | { op: "writable_masks" }
+  /**
+   * KVM_RUN of a stub guest that makes one SMCCC call (HVC #0, x0 = fn, x1 = arg) and stores the
+   * returned x0 to an unbacked address; the result's `value` is that x0. It sets PC and PSTATE,
+   * so put it after the registers you care about were checked. Useful for "after the first
+   * KVM_RUN" rules (EBUSY) and for what the guest sees (PSCI_VERSION, SMCCC_ARCH_FEATURES).
+   */
+  | { op: "run"; vcpu: number; fn: U64; arg?: U64 };
 
 /** One line of `hostprobe replay` output: the real result of the operation at `index`. */
 export interface ReplayResult {
@@ -124,6 +131,8 @@ export interface ReplayResult {
   readback?: string;
   /** For set ops that succeeded: "ok" or the errno name of the read-back. */
   readbackResult?: string;
+  /** For run: the KVM_EXIT_* reason (6 = KVM_EXIT_MMIO, the stub's normal exit). */
+  exitReason?: number;
   /** For writable_masks: id → mask ("0x…") of every ID register with a non-zero mask. */
   masks?: Record<string, string>;
 }
@@ -194,22 +203,22 @@ export function encodeOp(o: PlanOp, where = "operation"): string {
     case "vcpu_init": {
       let mask = 0n;
       for (const f of o.features) mask |= 1n << BigInt(smallInt(f, 31, `${where}: feature`));
-      return `vcpu_init ${smallInt(o.vcpu, 511, `${where}: vcpu`)} ${hex(mask)}`;
+      return `vcpu_init ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${hex(mask)}`;
     }
     case "finalize":
-      return `finalize ${smallInt(o.vcpu, 511, `${where}: vcpu`)} ${
+      return `finalize ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${
         smallInt(o.feature, 31, `${where}: feature`)
       }`;
     case "set_one_reg": {
       const id = u64(o.id, `${where}: id`);
       const size = regSize(id);
       if (size > 256) throw new PlanError(`${where}: id 0x${hex(id)} has size ${size} > 256`);
-      return `set_one_reg ${smallInt(o.vcpu, 511, `${where}: vcpu`)} ${hex(id)} ${
+      return `set_one_reg ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${hex(id)} ${
         valueHex(o.value, size, `${where}: register 0x${hex(id)}`)
       }`;
     }
     case "get_one_reg":
-      return `get_one_reg ${smallInt(o.vcpu, 511, `${where}: vcpu`)} ${
+      return `get_one_reg ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${
         hex(u64(o.id, `${where}: id`))
       }`;
     case "create_vgic":
@@ -227,6 +236,10 @@ export function encodeOp(o: PlanOp, where = "operation"): string {
     case "get_device_attr":
       return `get_device_attr ${smallInt(o.group, 0xffffffff, `${where}: group`)} ${
         hex(u64(o.attr, `${where}: attr`))
+      }`;
+    case "run":
+      return `run ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${hex(u64(o.fn, `${where}: fn`))} ${
+        hex(u64(o.arg ?? 0n, `${where}: arg`))
       }`;
     case "set_counter_offset":
       return `set_counter_offset ${hex(u64(o.offset, `${where}: offset`))} ${
@@ -259,6 +272,7 @@ const OPS = new Set<string>([
   "vgic_init",
   "set_counter_offset",
   "writable_masks",
+  "run",
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
