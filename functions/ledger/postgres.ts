@@ -1,0 +1,148 @@
+/**
+ * The shared ledger on PostgreSQL (DATABASE_URL), through postgres.js (npm:postgres@3.4.9).
+ * The same tables and the same insert-once rule as sqlite.ts, in PostgreSQL's dialect. Schema
+ * creation is idempotent and serialised by an advisory lock, so several instances starting at
+ * once against one database do not race on CREATE TABLE.
+ */
+import postgres from "postgres";
+import type { Ledger, StoredSnapshot, VerdictRecord } from "./mod.ts";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS rollsafe_snapshots (
+    sha256 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    bytes BYTEA NOT NULL,
+    stored_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS rollsafe_verdicts (
+    seq BIGSERIAL PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    snapshot TEXT NOT NULL,
+    targets JSONB NOT NULL,
+    status TEXT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    cose BYTEA NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS rollsafe_verdict_targets (
+    snapshot TEXT NOT NULL,
+    target TEXT NOT NULL,
+    verdict TEXT NOT NULL REFERENCES rollsafe_verdicts(sha256),
+    PRIMARY KEY (snapshot, target, verdict))`,
+  `CREATE TABLE IF NOT EXISTS rollsafe_deliveries (
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (source, id))`,
+];
+
+/** Arbitrary constant naming rollsafe's schema-migration advisory lock. */
+const SCHEMA_LOCK = 0x726f6c6c;
+
+type Sql = ReturnType<typeof postgres>;
+
+interface VerdictRow {
+  sha256: string;
+  snapshot: string;
+  targets: string[];
+  status: string;
+  issued_at: string | number;
+  cose: Uint8Array;
+}
+
+function toRecord(r: VerdictRow): VerdictRecord {
+  return {
+    sha256: r.sha256,
+    snapshot: r.snapshot,
+    targets: r.targets,
+    status: r.status,
+    issuedAt: Number(r.issued_at),
+    cose: new Uint8Array(r.cose),
+  };
+}
+
+/** "postgres host:port/db" without credentials, for logs and /healthz. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "postgres (unparsable DATABASE_URL)";
+  }
+}
+
+export class PostgresLedger implements Ledger {
+  readonly describe: string;
+  #sql: Sql;
+
+  private constructor(sql: Sql, url: string) {
+    this.#sql = sql;
+    this.describe = redact(url);
+  }
+
+  /** Connects and creates the tables if needed. */
+  static async open(url: string): Promise<PostgresLedger> {
+    const sql = postgres(url, { max: 8, onnotice: () => {} });
+    await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`;
+      for (const stmt of SCHEMA) await tx.unsafe(stmt);
+    });
+    return new PostgresLedger(sql, url);
+  }
+
+  async putSnapshot(s: StoredSnapshot): Promise<boolean> {
+    const r = await this.#sql`
+      INSERT INTO rollsafe_snapshots (sha256, content_type, bytes, stored_at)
+      VALUES (${s.sha256}, ${s.contentType}, ${s.bytes}, ${s.storedAt})
+      ON CONFLICT DO NOTHING`;
+    return r.count === 1;
+  }
+
+  async getSnapshot(sha256: string): Promise<StoredSnapshot | undefined> {
+    const [r] = await this.#sql<
+      { sha256: string; content_type: string; bytes: Uint8Array; stored_at: string }[]
+    >`SELECT sha256, content_type, bytes, stored_at FROM rollsafe_snapshots
+      WHERE sha256 = ${sha256}`;
+    return r && {
+      sha256: r.sha256,
+      contentType: r.content_type,
+      bytes: new Uint8Array(r.bytes),
+      storedAt: Number(r.stored_at),
+    };
+  }
+
+  async putVerdict(v: VerdictRecord): Promise<boolean> {
+    return await this.#sql.begin(async (tx) => {
+      const r = await tx`
+        INSERT INTO rollsafe_verdicts (sha256, snapshot, targets, status, issued_at, cose)
+        VALUES (${v.sha256}, ${v.snapshot}, ${tx.json(v.targets)}, ${v.status}, ${v.issuedAt},
+                ${v.cose})
+        ON CONFLICT DO NOTHING`;
+      for (const t of v.targets) {
+        await tx`INSERT INTO rollsafe_verdict_targets (snapshot, target, verdict)
+                 VALUES (${v.snapshot}, ${t}, ${v.sha256}) ON CONFLICT DO NOTHING`;
+      }
+      return r.count === 1;
+    });
+  }
+
+  async verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
+    const rows = target === undefined
+      ? await this.#sql<VerdictRow[]>`
+        SELECT sha256, snapshot, targets, status, issued_at, cose FROM rollsafe_verdicts
+        WHERE snapshot = ${snapshot} ORDER BY seq`
+      : await this.#sql<VerdictRow[]>`
+        SELECT v.sha256, v.snapshot, v.targets, v.status, v.issued_at, v.cose
+        FROM rollsafe_verdicts v JOIN rollsafe_verdict_targets t ON t.verdict = v.sha256
+        WHERE t.snapshot = ${snapshot} AND t.target = ${target} ORDER BY v.seq`;
+    return rows.map(toRecord);
+  }
+
+  async claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean> {
+    const r = await this.#sql`
+      INSERT INTO rollsafe_deliveries (source, id, received_at)
+      VALUES (${source}, ${id}, ${receivedAt}) ON CONFLICT DO NOTHING`;
+    return r.count === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}
