@@ -6,6 +6,8 @@
  */
 import { ENGINE_VERSION } from "./version.ts";
 import { type Command, EXIT } from "./cli/exit.ts";
+import { importCommand } from "./cli/import.ts";
+import { inspectCommand } from "./cli/inspect.ts";
 import { keygenCommand } from "./cli/keygen.ts";
 import { verifyCommand } from "./cli/verify.ts";
 
@@ -17,6 +19,8 @@ const COMMANDS: Record<string, Command> = {
       return EXIT.OK;
     },
   },
+  import: importCommand,
+  inspect: inspectCommand,
   keygen: keygenCommand,
   verify: verifyCommand,
 };

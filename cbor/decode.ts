@@ -37,11 +37,16 @@ export function decodeSafe(
   }
   const report = prescan(bytes, limits);
   let raw: unknown;
+  const had = Object.hasOwn(bytes, "dataView");
   try {
     raw = decoder.decode(bytes);
   } catch (e) {
     // The pre-scan accepted it, so this is a decoder limitation, still the input's fault.
     throw new CborError("decode", -1, `decoder refused the input: ${(e as Error).message}`);
+  } finally {
+    // cbor-x caches a DataView on the input array as an own property; leave the caller's
+    // bytes as they were.
+    if (!had) delete (bytes as { dataView?: DataView }).dataView;
   }
   return { value: normalise(raw), report };
 }
