@@ -459,6 +459,8 @@ static void igroupr_v2(struct vm *vm)
 				e = gic_setup(vm, 2, 1);
 			j_begin("igroupr_v2");
 			j_int("iidrFirst", iidr_first);
+			if (iidr_first)
+				j_int("revision", rev);
 			j_result("setup", e);
 			if (e) {
 				j_end();
@@ -472,7 +474,6 @@ static void igroupr_v2(struct vm *vm)
 				uint64_t w = (iidr & ~0xf000ULL) | ((uint64_t)rev << 12);
 				int se = gic_set(vm, D, 0x8, w);
 				int be = gic_get(vm, D, 0x8, &back);
-				j_int("revision", rev);
 				j_result("iidrWrite", se);
 				if (be == 0)
 					j_hex("iidrReadback", back);

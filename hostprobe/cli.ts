@@ -1,0 +1,85 @@
+/**
+ * `deno task oracle <command>`: the real-kernel oracle from the command line.
+ *
+ *   fixtures [<kernel>…]            capture each kernel twice, write tests/fixtures/oracle/
+ *   capture <kernel> [--out FILE]   one capture, as a keyed document (JSON)
+ *   replay <kernel> <plan-file>…    replay restore plans (hostprobe/PLAN.md), print each result
+ *
+ * Kernels: debian-6.1, debian-6.12 (resolved through Debian's metapackages, cached in
+ * .oracle-cache/).
+ */
+import { captureToDocument } from "./capture.ts";
+import { writeFixtures } from "./fixtures.ts";
+import { bootAndRun, type KernelName, KERNELS, OracleError } from "./oracle.ts";
+
+function kernelArg(k: string | undefined): KernelName {
+  if (k === undefined || !(k in KERNELS)) {
+    throw new OracleError(`kernel must be one of ${Object.keys(KERNELS).join(", ")} (got ${k})`);
+  }
+  return k as KernelName;
+}
+
+const USAGE = `usage: deno task oracle fixtures [<kernel>…]
+       deno task oracle capture <kernel> [--out FILE]
+       deno task oracle replay <kernel> <plan-file>…
+kernels: ${Object.keys(KERNELS).join(", ")}`;
+
+export async function main(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  switch (cmd) {
+    case "fixtures": {
+      const kernels = rest.length ? rest.map(kernelArg) : (Object.keys(KERNELS) as KernelName[]);
+      for (const k of kernels) {
+        const written = await writeFixtures(k);
+        console.log(`${k}: wrote ${written.join(", ")}`);
+      }
+      return 0;
+    }
+    case "capture": {
+      const kernel = kernelArg(rest[0]);
+      const out = rest[1] === "--out" ? rest[2] : undefined;
+      const r = await bootAndRun({ kernel, captures: 1 });
+      const doc = {
+        kernel: { ...r.kernel, image: undefined, release: r.release },
+        seconds: r.seconds,
+        capture: captureToDocument(r.captures[0]),
+      };
+      const text = JSON.stringify(doc, null, 2) + "\n";
+      if (out) await Deno.writeTextFile(out, text);
+      else console.log(text);
+      return 0;
+    }
+    case "replay": {
+      const kernel = kernelArg(rest[0]);
+      if (rest.length < 2) throw new OracleError("replay needs at least one plan file");
+      const plans = await Promise.all(
+        rest.slice(1).map(async (path, i) => ({
+          name: `plan${i}`,
+          path,
+          text: await Deno.readTextFile(path),
+        })),
+      );
+      const r = await bootAndRun({ kernel, captures: 0, plans });
+      console.error(`${r.kernel.package} ${r.kernel.version} (${r.release}): ${r.seconds} s`);
+      for (const p of plans) {
+        for (const res of r.replays[p.name]) console.log(JSON.stringify({ plan: p.path, ...res }));
+      }
+      return 0;
+    }
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    if (e instanceof OracleError) {
+      console.error(`oracle: ${e.message}`);
+      Deno.exit(1);
+    }
+    throw e;
+  }
+}

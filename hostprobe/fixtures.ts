@@ -1,0 +1,101 @@
+/**
+ * Captured ground truth: tests/fixtures/oracle/<kernel>.json, written by
+ * `deno task oracle fixtures`, and the rule for comparing a fresh capture with it.
+ *
+ * Each kernel is captured twice in one boot; leaves that differ between the two captures are
+ * recorded as volatile (counters, mostly) and are not compared later.
+ */
+import { captureToDocument, diffDocuments, type Difference, type Doc } from "./capture.ts";
+import { bootAndRun, type KernelName } from "./oracle.ts";
+import { captureToHost } from "./host.ts";
+
+export const FIXTURE_DIR = new URL("../tests/fixtures/oracle/", import.meta.url).pathname;
+
+export interface Fixture {
+  generatedBy: string;
+  capturedAt: string;
+  kernel: {
+    name: KernelName;
+    metapackage: string;
+    metapackageVersion: string;
+    package: string;
+    version: string;
+    debSha256: string;
+    release: string;
+  };
+  qemu: string;
+  hostprobeSha256: string;
+  bootSeconds: number;
+  /** Leaves that differed between the two captures of the boot. */
+  volatile: string[];
+  capture: Doc;
+}
+
+/**
+ * Leaves never compared: the counters (KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_PTIMER_CNT; KVM's
+ * names, ids 0x603000000013df1a and ...df01) and the header (the package build string).
+ */
+const ALWAYS_VOLATILE = [
+  /^regs \/ [^/]+ \/ 0x603000000013df1a$/,
+  /^regs \/ [^/]+ \/ 0x603000000013df01$/,
+  /^header \//,
+];
+
+/** Differences between a fixture and a fresh capture document, volatile leaves excluded. */
+export function stableDifferences(fixture: Fixture, doc: Doc): Difference[] {
+  const vol = new Set(fixture.volatile);
+  return diffDocuments(
+    fixture.capture,
+    doc,
+    (p) => vol.has(p) || ALWAYS_VOLATILE.some((re) => re.test(p)),
+  );
+}
+
+export async function readFixture(kernel: KernelName): Promise<Fixture> {
+  return JSON.parse(await Deno.readTextFile(`${FIXTURE_DIR}${kernel}.json`)) as Fixture;
+}
+
+async function sha256(path: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function qemuVersion(): Promise<string> {
+  const out = await new Deno.Command("qemu-system-aarch64", {
+    args: ["--version"],
+    stdout: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
+}
+
+/** Capture `kernel` twice in one boot and write its fixture (and the host it ran on). */
+export async function writeFixtures(kernel: KernelName): Promise<string[]> {
+  const r = await bootAndRun({ kernel, captures: 2 });
+  const [a, b] = r.captures.map(captureToDocument);
+  const volatile = diffDocuments(a, b).map((d) => d.path);
+  const fixture: Fixture = {
+    generatedBy: `deno task oracle fixtures ${kernel}`,
+    capturedAt: new Date().toISOString(),
+    kernel: {
+      name: kernel,
+      metapackage: r.kernel.metapackage,
+      metapackageVersion: r.kernel.metapackageVersion,
+      package: r.kernel.package,
+      version: r.kernel.version,
+      debSha256: r.kernel.debSha256,
+      release: r.release,
+    },
+    qemu: await qemuVersion(),
+    hostprobeSha256: await sha256(new URL("./bin/hostprobe-aarch64", import.meta.url).pathname),
+    bootSeconds: r.seconds,
+    volatile,
+    capture: a,
+  };
+  await Deno.mkdir(FIXTURE_DIR, { recursive: true });
+  const path = `${FIXTURE_DIR}${kernel}.json`;
+  await Deno.writeTextFile(path, JSON.stringify(fixture, null, 1) + "\n");
+  const hostPath = `${FIXTURE_DIR}qemu-max-nested.${kernel}.host.json`;
+  await Deno.writeTextFile(hostPath, JSON.stringify(captureToHost(fixture), null, 2) + "\n");
+  return [path, hostPath];
+}
