@@ -126,3 +126,20 @@ export const NOW = new Date(Date.UTC(2026, 10, 21, 0, 0, 0));
 
 /** RFC 8032 §7.1 TEST 1 secret key (seed). */
 export const RFC8032_SEED_1 = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+/** The smallest realistic verdict, for the pinned-bytes vector: one target, one refusal. */
+export async function minimalInput(): Promise<VerdictInput> {
+  const full = await sampleInput();
+  return {
+    snapshot: full.snapshot,
+    source: full.source,
+    vmm: "firecracker",
+    engine: { version: "0.1.0", wasm_sha256: full.engine.wasm_sha256 },
+    targets: [{
+      profile: full.targets[0].profile,
+      host: full.targets[0].host,
+      restorable: false,
+      operations: [OPS_510[1]],
+    }],
+  };
+}
