@@ -29,6 +29,7 @@ export async function main(args: string[]): Promise<number> {
   switch (cmd) {
     case "fixtures": {
       const kernels = rest.length ? rest.map(kernelArg) : (Object.keys(KERNELS) as KernelName[]);
+      // all known kernels by default, the pinned older builds included
       for (const k of kernels) {
         const written = await writeFixtures(k);
         console.log(`${k}: wrote ${written.join(", ")}`);

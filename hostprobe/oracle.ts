@@ -11,12 +11,18 @@
 import { cpioNewc } from "./cpio.ts";
 import { parseReplayOutput, type ReplayResult } from "./plan.ts";
 
-/** Kernels the oracle can boot: name → the Debian metapackage that tracks it. */
-export const KERNELS = {
+/**
+ * Kernels the oracle can boot: name → the Debian metapackage that tracks it, and optionally a
+ * pinned metapackage version (an older build that is still in the archive; it disappears when the
+ * archive moves on, and resolving it then fails with a message saying so).
+ */
+export const KERNELS: Record<string, { metapackage: string; version?: string }> = {
   "debian-6.1": { metapackage: "linux-image-arm64" },
   "debian-6.12": { metapackage: "linux-image-6.12-arm64" },
-} as const;
-export type KernelName = keyof typeof KERNELS;
+  // bookworm 12.x point-release build; the research's "real 6.1.176" observations
+  "debian-6.1.176": { metapackage: "linux-image-arm64", version: "6.1.176-1" },
+};
+export type KernelName = "debian-6.1" | "debian-6.12" | "debian-6.1.176";
 
 export class OracleError extends Error {
   override name = "OracleError";
@@ -98,11 +104,20 @@ export async function resolveKernel(
   const meta = KERNELS[kernel]?.metapackage;
   if (!meta) throw new OracleError(`unknown kernel "${kernel}" (known: ${Object.keys(KERNELS)})`);
   const policy = await run("apt-cache", ["policy", `${meta}:arm64`], 60_000);
-  const cand = policy.stdout.match(/Candidate: (\S+)/)?.[1];
+  const pinned = KERNELS[kernel].version;
+  const cand = pinned ?? policy.stdout.match(/Candidate: (\S+)/)?.[1];
   if (!cand || cand === "(none)") {
     throw new OracleError(
       `${meta}:arm64 has no candidate version in apt's lists; run ` +
         "`dpkg --add-architecture arm64 && apt-get update` first",
+    );
+  }
+  if (pinned && !policy.stdout.includes(` ${pinned} `)) {
+    throw new OracleError(
+      `${kernel}: ${meta}:arm64 version ${pinned} is no longer in apt's lists ` +
+        `(available:${
+          [...policy.stdout.matchAll(/^\s+(?:\*\*\* )?(\S+) \d+$/gm)].map((m) => " " + m[1])
+        })`,
     );
   }
   const show = await run("apt-cache", ["show", `${meta}:arm64=${cand}`], 60_000);
