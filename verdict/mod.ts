@@ -16,7 +16,8 @@
  *     nonce,                                                // optional, from the caller
  *   }, { now: new Date() });
  *   const cose = await signVerdict(verdict, signer);        // write to --out
- *   console.log(JSON.stringify(verdictToJSON(verdict), null, 2));   // --json
+ *   // --json: the payload exactly as signed (dev_key stamped from the signer)
+ *   console.log(JSON.stringify(verdictToJSON(unverifiedPayload(cose)), null, 2));
  *
  * Checking one (what `rollsafe verify` and the HTTP layer do):
  *
@@ -103,7 +104,7 @@ export {
   type LoadSignerOptions,
   publishedKeys,
 } from "./keystore.ts";
-export { signVerdict } from "./sign.ts";
+export { signVerdict, unverifiedPayload } from "./sign.ts";
 export {
   CLOCK_SKEW_SECONDS,
   VERIFY_REASONS,

@@ -1,6 +1,6 @@
 /** Signing a verdict: the deterministic payload inside a COSE_Sign1 made with the signer's key. */
-import { createSign1 } from "./cose.ts";
-import { encodeVerdict } from "./codec.ts";
+import { createSign1, parseSign1 } from "./cose.ts";
+import { decodeVerdict, encodeVerdict } from "./codec.ts";
 import { DEV_KID_PREFIX, type Signer } from "./keys.ts";
 import { type Verdict, VERDICT_AAD, VERDICT_CONTENT_TYPE } from "./model.ts";
 import { utf8 } from "./bytes.ts";
@@ -25,4 +25,12 @@ export async function signVerdict(
     externalAad: VERDICT_AAD,
     sign: (tbs) => signer.sign(tbs),
   });
+}
+
+/**
+ * The payload inside COSE bytes, decoded and validated but NOT verified: for showing what was
+ * just signed (`rollsafe check --json`), never for trusting a received verdict (verify.ts).
+ */
+export function unverifiedPayload(cose: Uint8Array): Verdict {
+  return decodeVerdict(parseSign1(cose).payload);
 }

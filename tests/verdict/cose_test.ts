@@ -11,6 +11,7 @@ import {
   sigStructure,
   toHex,
   trustedKeyOf,
+  unverifiedPayload,
   VERDICT_AAD,
   VERDICT_CONTENT_TYPE,
   verifyVerdict,
@@ -214,4 +215,29 @@ Deno.test("tamper: flipping any byte of the whole message (framing included) mak
     const r = await verifyVerdict(t, opts);
     if (r.ok) throw new Error(`byte ${i} ^ 0x80 still verifies`);
   }
+});
+
+Deno.test("hostile input: every truncation, junk, and oversize give a result, never a throw", async () => {
+  for (let n = 0; n < cose.length; n++) {
+    const r = await verifyVerdict(cose.subarray(0, n), opts);
+    if (r.ok || r.code !== 10) throw new Error(`prefix of ${n} bytes: ${r.reason}`);
+  }
+  const huge = new Uint8Array(9 * 1024 * 1024);
+  huge.set(cose);
+  const big = await verifyVerdict(huge, opts);
+  assertEquals(big.reason, "bad-format");
+  assert(big.message.includes("above the limit"), big.message);
+  // Deep nesting and a forbidden tag inside the unprotected header.
+  const deep = new Uint8Array(2000).fill(0x81);
+  assertEquals((await verifyVerdict(deep, opts)).reason, "bad-format");
+  const tagged = await craft({ header: goodHeader, unprotected: [[99, new CborTag(28, 1)]] });
+  const t = await verifyVerdict(tagged, opts);
+  assertEquals(t.reason, "bad-format");
+  assert(t.message.includes("tag 28 is not allowed"), t.message);
+});
+
+Deno.test("unverifiedPayload shows the payload exactly as signed, dev_key stamped", async () => {
+  const dev = await signerFromSeed(new Uint8Array(32).fill(3), { dev: true });
+  const shown = unverifiedPayload(await signVerdict(verdict, dev));
+  assertEquals(shown, { ...verdict, dev_key: true });
 });
