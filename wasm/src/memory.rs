@@ -1,0 +1,162 @@
+//! Guest physical memory: RAM regions (host-owned byte vectors) and the decode cache attached to
+//! them. Translation (virtual -> physical) and device dispatch live in `bus.rs`; this file only
+//! knows physical RAM, so a stage-1 MMU can slot in above it without touching it.
+
+use crate::decode::cache::{DecodeCache, PAGE_SHIFT};
+use crate::decode::{decode, Insn, Op};
+
+/// One RAM region, as KVM_SET_USER_MEMORY_REGION maps it.
+pub struct Region {
+    pub base: u64,
+    pub data: Vec<u8>,
+    /// Per 4 KiB page: 0 = not executed yet, else decode-cache page index + 1.
+    code: Vec<u32>,
+}
+
+impl Region {
+    #[inline(always)]
+    pub fn contains(&self, pa: u64, len: u64) -> bool {
+        pa >= self.base && pa.wrapping_sub(self.base).wrapping_add(len) <= self.data.len() as u64
+            && pa.wrapping_sub(self.base) < self.data.len() as u64
+    }
+}
+
+/// Maximum RAM the machine accepts in total (the wasm32 address space is 4 GiB).
+pub const MAX_RAM_BYTES: u64 = 3 << 30;
+
+#[derive(Default)]
+pub struct Memory {
+    pub regions: Vec<Region>,
+    pub cache: DecodeCache,
+    /// Sorted guest addresses that decode to [`Op::Watch`].
+    pub watches: Vec<u64>,
+}
+
+impl Memory {
+    /// Adds a region; fails on overlap, zero size, misalignment or a total above the cap.
+    pub fn add_region(&mut self, base: u64, size: u64) -> Result<(), ()> {
+        let total: u64 = self.regions.iter().map(|r| r.data.len() as u64).sum();
+        if size == 0 || base & 0xfff != 0 || size & 0xfff != 0 || total + size > MAX_RAM_BYTES {
+            return Err(());
+        }
+        let end = base.checked_add(size).ok_or(())?;
+        if self.regions.iter().any(|r| base < r.base + r.data.len() as u64 && r.base < end) {
+            return Err(());
+        }
+        self.regions.push(Region {
+            base,
+            data: vec![0; size as usize],
+            code: vec![0; (size >> PAGE_SHIFT) as usize],
+        });
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub fn find(&self, pa: u64, len: u64) -> Option<usize> {
+        self.regions.iter().position(|r| r.contains(pa, len))
+    }
+
+    /// Little-endian read of 1, 2, 4 or 8 bytes of RAM; `None` if not (entirely) RAM.
+    #[inline(always)]
+    pub fn read(&self, pa: u64, size_log2: u32) -> Option<u64> {
+        let len = 1u64 << size_log2;
+        let r = &self.regions[self.find(pa, len)?];
+        let o = (pa - r.base) as usize;
+        let d = &r.data;
+        Some(match size_log2 {
+            0 => d[o] as u64,
+            1 => u16::from_le_bytes([d[o], d[o + 1]]) as u64,
+            2 => u32::from_le_bytes([d[o], d[o + 1], d[o + 2], d[o + 3]]) as u64,
+            _ => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&d[o..o + 8]);
+                u64::from_le_bytes(b)
+            }
+        })
+    }
+
+    /// Little-endian write; resets decoded slots it overlaps. `false` if not (entirely) RAM.
+    #[inline(always)]
+    pub fn write(&mut self, pa: u64, size_log2: u32, v: u64) -> bool {
+        let len = 1usize << size_log2;
+        let ri = match self.find(pa, len as u64) {
+            Some(i) => i,
+            None => return false,
+        };
+        let r = &mut self.regions[ri];
+        let o = (pa - r.base) as usize;
+        r.data[o..o + len].copy_from_slice(&v.to_le_bytes()[..len]);
+        let page = o >> PAGE_SHIFT;
+        let ci = r.code[page];
+        if ci != 0 {
+            let po = o & 0xfff;
+            self.cache.invalidate(ci - 1, po, po + len);
+        }
+        true
+    }
+
+    /// Host copy into guest RAM (may span regions only if they are contiguous: it must not).
+    pub fn host_write(&mut self, pa: u64, bytes: &[u8]) -> bool {
+        let ri = match self.find(pa, bytes.len().max(1) as u64) {
+            Some(i) => i,
+            None => return false,
+        };
+        let r = &mut self.regions[ri];
+        let o = (pa - r.base) as usize;
+        r.data[o..o + bytes.len()].copy_from_slice(bytes);
+        let first = o >> PAGE_SHIFT;
+        let last = (o + bytes.len().max(1) - 1) >> PAGE_SHIFT;
+        for page in first..=last {
+            let ci = r.code[page];
+            if ci != 0 {
+                self.cache.invalidate(ci - 1, 0, 1 << PAGE_SHIFT);
+            }
+        }
+        true
+    }
+
+    pub fn host_read(&self, pa: u64, out: &mut [u8]) -> bool {
+        match self.find(pa, out.len().max(1) as u64) {
+            Some(ri) => {
+                let r = &self.regions[ri];
+                let o = (pa - r.base) as usize;
+                out.copy_from_slice(&r.data[o..o + out.len()]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decode-cache page index for the RAM page holding `pa`, creating it on first use.
+    /// `None` if `pa` is not RAM (the caller raises an instruction abort).
+    pub fn code_page(&mut self, pa: u64) -> Option<u32> {
+        let ri = self.find(pa, 4)?;
+        let r = &mut self.regions[ri];
+        let page = ((pa - r.base) >> PAGE_SHIFT) as usize;
+        if r.code[page] == 0 {
+            r.code[page] = self.cache.alloc() + 1;
+        }
+        Some(r.code[page] - 1)
+    }
+
+    /// Decodes slot `slot` of cache page `ci`, which holds physical address `pa`.
+    pub fn fill(&mut self, ci: u32, slot: usize, pa: u64) -> Insn {
+        let insn = if self.watches.binary_search(&pa).is_ok() {
+            Insn::of(Op::Watch)
+        } else {
+            match self.read(pa, 2) {
+                Some(w) => decode(w as u32),
+                None => Insn::UNDEF,
+            }
+        };
+        self.cache.pages[ci as usize][slot] = insn;
+        insn
+    }
+
+    pub fn set_watches(&mut self, mut w: Vec<u64>) {
+        w.sort_unstable();
+        w.dedup();
+        self.watches = w;
+        self.cache.invalidate_all();
+    }
+}
