@@ -9,7 +9,7 @@
  * ResourceDescriptors with their digests; passed/warned/failedTests = target ids by status.
  * The subject's annotations carry the issue time, VMM, nonce and the dev_key mark.
  */
-import { equalBytes, fromBase64, toBase64, toHex, utf8 } from "./bytes.ts";
+import { fromBase64, toBase64, toHex, utf8 } from "./bytes.ts";
 import { DEV_KID_PREFIX, type Signer, type TrustedKey } from "./keys.ts";
 import type { Status, Verdict } from "./model.ts";
 
@@ -205,7 +205,5 @@ export async function verifyDsse(
 /** True if the statement is about the snapshot with this SHA-256. */
 export function statementCovers(statement: Statement, snapshotSha256: Uint8Array): boolean {
   const want = toHex(snapshotSha256);
-  return statement.subject.some((s) =>
-    equalBytes(utf8.encode(s.digest?.sha256 ?? ""), utf8.encode(want))
-  );
+  return statement.subject.some((s) => s.digest?.sha256 === want);
 }

@@ -172,10 +172,15 @@ def main():
     ap.add_argument("--dsse", action="store_true")
     a = ap.parse_args()
     keys = {}
-    for path in a.key:
-        keys.update(load_keys(path))
-    data = open(a.file, "rb").read()
-    digest = hashlib.sha256(open(a.snapshot, "rb").read()).digest()
+    try:
+        for path in a.key:
+            keys.update(load_keys(path))
+        data = open(a.file, "rb").read()
+        digest = hashlib.sha256(open(a.snapshot, "rb").read()).digest()
+    except (OSError, ValueError, KeyError, TypeError, AssertionError,
+            cbor2.CBORDecodeError) as e:
+        print(json.dumps({"ok": False, "reason": "usage", "detail": repr(e)}))
+        return 3
     check = verify_dsse if a.dsse else verify_cose
     try:
         out = check(data, keys, digest, a.target, a.accept_dev_key)

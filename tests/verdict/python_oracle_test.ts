@@ -106,6 +106,9 @@ oracleTest({
         true,
       );
     }
+    // A missing key file is a usage error (3), not a crash.
+    const usage = await python([f("v.cose"), "--key", f("absent.jwks"), ...std]);
+    assertEquals([usage.out.reason, usage.code], ["usage", 3]);
     // Development key: refused unless accepted.
     await Deno.writeFile(f("dev.cose"), await signVerdict(verdict, dev));
     const refused = await python([f("dev.cose"), "--key", f("keys.cks"), ...std]);
