@@ -594,3 +594,16 @@ fn level_info() {
     assert_eq!(g.set_attr(GRP_LEVEL_INFO, at(0, 0), 0xffff_ffff), Ok(()));
     assert_eq!(g.get_attr(GRP_LEVEL_INFO, at(0, 0)), Ok(0xffff_0000));
 }
+
+#[test]
+fn id_bits_accepts_field_or_bit_count() {
+    for (id_bits, field) in [(0u8, 0u64), (16, 0), (1, 1), (24, 1)] {
+        let mut c = cfg(1, 3, GroupMode::Writable);
+        c.id_bits = id_bits;
+        let mut g = Gic::new(c);
+        assert_eq!(g.sysreg_read(0, icc_ctlr()).unwrap() >> 11 & 7, field, "id_bits {id_bits}");
+        // A 24-bit snapshot restores only where the host has 24 bits.
+        let r = g.set_attr(GRP_CPU_SYSREGS, at(0, icc_ctlr() as u64), 0x8400 | 1 << 11);
+        assert_eq!(r, if field == 1 { Ok(()) } else { Err(EINVAL) }, "id_bits {id_bits}");
+    }
+}

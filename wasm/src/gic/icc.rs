@@ -242,7 +242,7 @@ pub fn user_access(gic: &mut Gic, cpu: usize, enc: u32, write: Option<u64>) -> R
     let seis = gic.cfg.seis;
     let a3v = gic.cfg.a3v;
     let cfg_pri = gic.cfg.pri_bits.max(5).min(7);
-    let cfg_id = gic.cfg.id_bits;
+    let cfg_id = super::id_bits_field(gic.cfg.id_bits);
     let c = &mut gic.cpus[cpu];
     match (row.reg, write) {
         (Icc::Ctlr, Some(v)) => {

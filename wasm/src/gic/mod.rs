@@ -105,7 +105,8 @@ pub struct GicConfig {
     pub v2_groups_user_writable_needs_iidr: bool,
     /// ICH_VTR_EL2.PRIbits + 1: virtual priority bits (5..7 as KVM's APR handling supports).
     pub pri_bits: u8,
-    /// ICH_VTR_EL2.IDbits as ICC_CTLR_EL1.IDbits encodes it: 0 = 16-bit INTIDs, 1 = 24-bit.
+    /// Virtual INTID size, either as ICC_CTLR_EL1.IDbits encodes it (0 = 16-bit, 1 = 24-bit,
+    /// as ICH_VTR_EL2.IDbits) or as a bit count (16 or 24); both spellings are accepted.
     pub id_bits: u8,
     pub seis: bool,
     pub a3v: bool,
@@ -174,7 +175,8 @@ impl Gic {
         let ncpu = cfg.mpidrs.len();
         let v3 = cfg.model == GicModel::V3;
         let pri_bits = cfg.pri_bits.max(5).min(7);
-        let cpus = (0..ncpu).map(|_| CpuIf::new(pri_bits, cfg.id_bits)).collect();
+        let id_enc = id_bits_field(cfg.id_bits);
+        let cpus = (0..ncpu).map(|_| CpuIf::new(pri_bits, id_enc)).collect();
         let private = (0..ncpu)
             .map(|c| {
                 let mut a = [Irq::default(); 32];
@@ -538,6 +540,14 @@ impl Gic {
     /// KVM_HAS_DEVICE_ATTR.
     pub fn has_attr(&self, group: u32, attr: u64) -> Result<(), i32> {
         attr::has(self, group, attr)
+    }
+}
+
+/// ICC_CTLR_EL1.IDbits field for a configured INTID size (0/1 encoding or 16/24 bits).
+pub fn id_bits_field(id_bits: u8) -> u8 {
+    match id_bits {
+        1 | 24..=u8::MAX => 1,
+        _ => 0,
     }
 }
 
