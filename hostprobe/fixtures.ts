@@ -8,6 +8,8 @@
 import { captureToDocument, diffDocuments, type Difference, type Doc } from "./capture.ts";
 import { bootAndRun, type KernelName } from "./oracle.ts";
 import { captureToHost } from "./host.ts";
+import { fingerprintPlan, fingerprintRegs, N1_FINGERPRINTS } from "./fingerprint.ts";
+import { encodePlan, type ReplayResult } from "./plan.ts";
 
 export const FIXTURE_DIR = new URL("../tests/fixtures/oracle/", import.meta.url).pathname;
 
@@ -69,9 +71,46 @@ async function qemuVersion(): Promise<string> {
   return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
 }
 
-/** Capture `kernel` twice in one boot and write its fixture (and the host it ran on). */
+/** One replayed SET_ONE_REG, reduced to its facts. */
+export interface ReplayFact {
+  id: string;
+  result: string;
+  /** "same" if the value read back equals the value written, else "differs"; absent on failure. */
+  readback?: "same" | "differs";
+}
+
+/** The KVM counters (TIMER_CNT, PTIMER_CNT) move between the write and the read-back. */
+const COUNTER_IDS = new Set(["0x603000000013df1a", "0x603000000013df01"]);
+
+/** Per-operation facts of a replay (the vcpu_init first, then each register). */
+export function replayFacts(results: ReplayResult[]): ReplayFact[] {
+  return results.map((r) => {
+    const fact: ReplayFact = { id: r.id ?? r.op, result: r.result };
+    if (r.readback !== undefined && !COUNTER_IDS.has(r.id ?? "")) {
+      fact.readback = r.readback === r.value ? "same" : "differs";
+    }
+    return fact;
+  });
+}
+
+/** The fingerprint plans every oracle boot replays, with their texts. */
+export async function fingerprintPlans(): Promise<{ name: string; text: string }[]> {
+  return await Promise.all(N1_FINGERPRINTS.map(async (f) => ({
+    name: f.name,
+    text: encodePlan(
+      fingerprintPlan(fingerprintRegs(await Deno.readTextFile(f.path), f.path)),
+      `Firecracker fingerprint ${f.path.split("/").pop()}: every register onto a PSCI 0.2 vCPU`,
+    ),
+  })));
+}
+
+/**
+ * Capture `kernel` twice and replay the fingerprint plans, in one boot; write the capture
+ * fixture, the replay fixture and the host description.
+ */
 export async function writeFixtures(kernel: KernelName): Promise<string[]> {
-  const r = await bootAndRun({ kernel, captures: 2 });
+  const plans = await fingerprintPlans();
+  const r = await bootAndRun({ kernel, captures: 2, plans });
   const [a, b] = r.captures.map(captureToDocument);
   const volatile = diffDocuments(a, b).map((d) => d.path);
   const fixture: Fixture = {
@@ -97,5 +136,16 @@ export async function writeFixtures(kernel: KernelName): Promise<string[]> {
   await Deno.writeTextFile(path, JSON.stringify(fixture, null, 1) + "\n");
   const hostPath = `${FIXTURE_DIR}qemu-max-nested.${kernel}.host.json`;
   await Deno.writeTextFile(hostPath, JSON.stringify(captureToHost(fixture), null, 2) + "\n");
-  return [path, hostPath];
+  const replays: Record<string, ReplayFact[]> = {};
+  for (const p of plans) replays[p.name] = replayFacts(r.replays[p.name]);
+  const replayPath = `${FIXTURE_DIR}${kernel}.replays.json`;
+  const replayDoc = {
+    generatedBy: fixture.generatedBy,
+    capturedAt: fixture.capturedAt,
+    kernel: fixture.kernel,
+    plans: "hostprobe/fingerprint.ts fingerprintPlan() of each N1 fingerprint",
+    replays,
+  };
+  await Deno.writeTextFile(replayPath, JSON.stringify(replayDoc, null, 1) + "\n");
+  return [path, hostPath, replayPath];
 }

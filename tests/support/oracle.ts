@@ -75,6 +75,26 @@ export const POSTGRES: Oracle = {
   available: () => Deno.env.get("ROLLSAFE_TEST_DATABASE_URL") !== undefined,
 };
 
+export const DEBIAN_ARM64_KERNELS: Oracle = {
+  name: "Debian arm64 kernel packages in apt's lists (linux-image-arm64, linux-image-6.12-arm64)",
+  install: "dpkg --add-architecture arm64 && apt-get update",
+  available: () => aptHasArm64Kernel(),
+};
+
+function aptHasArm64Kernel(): boolean {
+  try {
+    const out = new Deno.Command("apt-cache", {
+      args: ["policy", "linux-image-arm64:arm64", "linux-image-6.12-arm64:arm64"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const text = new TextDecoder().decode(out.stdout);
+    return (text.match(/Candidate: (?!\(none\))\S+/g) ?? []).length === 2;
+  } catch {
+    return false;
+  }
+}
+
 function pythonImports(): boolean {
   try {
     const out = new Deno.Command("/usr/bin/python3", {
