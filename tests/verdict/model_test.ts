@@ -134,13 +134,14 @@ for (const [what, mutate, message] of bad) {
     const e = assertThrows(() => encodeVerdict(v as unknown as Verdict), VerdictError);
     assert(e.message.startsWith(message), `${e.message}\n  expected to start with\n${message}`);
   });
+  // The deterministic encoder refuses floats, so that row is checked at the CBOR level below.
+  if (what.startsWith("float")) continue;
   Deno.test(`decodeVerdict refuses ${what} in the bytes`, async () => {
     const v = structuredClone(buildVerdict(await sampleInput(), { now: NOW })) as unknown as Record<
       string,
       unknown
     >;
     mutate(v);
-    if (what.startsWith("float")) return; // the encoder refuses floats; see the CBOR-level test
     // Encode around the validator, as a foreign producer would.
     const bytes = encodeDeterministic(v as never);
     const e = assertThrows(() => decodeVerdict(bytes), VerdictError);
