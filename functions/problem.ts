@@ -102,6 +102,11 @@ export const PROBLEMS = {
     title: "Internal error",
     description: "A bug in rollsafe; the request id in the body identifies it in the logs.",
   },
+  "ledger-unavailable": {
+    status: 503,
+    title: "Ledger unavailable",
+    description: "The ledger store (node:sqlite file or DATABASE_URL) cannot be opened.",
+  },
   "not-configured": {
     status: 503,
     title: "Not configured",

@@ -8,7 +8,7 @@ import type { Config, EnvLookup } from "./config.ts";
 import type { Ledger } from "./ledger/mod.ts";
 import { openLedger } from "./ledger/open.ts";
 import { Problem } from "./problem.ts";
-import { loadSigner, type Signer } from "../verdict/mod.ts";
+import { KeyError, loadSigner, type Signer } from "../verdict/mod.ts";
 
 export interface ServicesInit {
   config: Config;
@@ -37,16 +37,21 @@ export class Services {
     if (init.signer) this.#signer = Promise.resolve(init.signer);
   }
 
+  /** The ledger, or a 503 ledger-unavailable Problem; a failed open is retried next time. */
   ledger(): Promise<Ledger> {
-    this.#ledger ??= openLedger(this.config);
-    // A failed open is not cached: the next request retries (e.g. the database came up).
-    this.#ledger.catch(() => (this.#ledger = undefined));
+    this.#ledger ??= openLedger(this.config).catch((e) => {
+      this.#ledger = undefined;
+      throw new Problem("ledger-unavailable", `cannot open the ledger: ${(e as Error).message}`);
+    });
     return this.#ledger;
   }
 
+  /** The signing key, or a 503 not-configured Problem saying why there is none. */
   signer(): Promise<Signer> {
-    this.#signer ??= loadSigner({ env: this.env });
-    this.#signer.catch(() => (this.#signer = undefined));
+    this.#signer ??= loadSigner({ env: this.env }).catch((e) => {
+      this.#signer = undefined;
+      throw e instanceof KeyError ? new Problem("not-configured", `signing key: ${e.message}`) : e;
+    });
     return this.#signer;
   }
 

@@ -1,0 +1,91 @@
+/**
+ * `deno task bundle`: one self-contained ES2022 file per edge platform, made with esbuild-wasm
+ * (research/ecosystem.md §5.2). esbuild does not read deno.json's import map or `npm:`
+ * specifiers, so bare specifiers resolve through the node_modules/ tree that
+ * `"nodeModulesDir": "auto"` creates; Node built-ins stay external as `node:` imports, which
+ * every Deno-based platform provides. The wasm module and the probe image are TypeScript
+ * modules of their bytes, so they are inlined like any other import. The bundles are built, not
+ * committed (dist/ is ignored): tests build them and run them.
+ *
+ *   deno task bundle [--out dir]
+ */
+import * as esbuild from "esbuild-wasm";
+import { fileURLToPath } from "node:url";
+
+/** Platform → entry point and output file, relative to the repository root. */
+export const PLATFORMS = {
+  "deno-deploy": { entry: "functions/platform/deno_deploy.ts", out: "deno-deploy.js" },
+  supabase: { entry: "functions/platform/supabase.ts", out: "supabase/index.js" },
+  netlify: { entry: "functions/platform/netlify.ts", out: "netlify/rollsafe.js" },
+} as const;
+
+export type Platform = keyof typeof PLATFORMS;
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Node built-ins imported without the `node:` prefix (postgres.js does) become `node:` ones. */
+const nodeBuiltins: esbuild.Plugin = {
+  name: "node-builtins",
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, external: true }));
+    build.onResolve(
+      { filter: /^(crypto|fs|net|os|perf_hooks|stream|tls|path|buffer|events|url|util)$/ },
+      (a) => ({ path: `node:${a.path}`, external: true }),
+    );
+  },
+};
+
+let ready: Promise<void> | undefined;
+
+/** Builds every platform's bundle into `outDir`; returns the files with their sizes. */
+export async function bundle(
+  outDir: string,
+): Promise<{ platform: Platform; file: string; bytes: number }[]> {
+  ready ??= esbuild.initialize({ worker: false });
+  await ready;
+  const out = [];
+  for (
+    const [platform, p] of Object.entries(PLATFORMS) as [Platform, typeof PLATFORMS[Platform]][]
+  ) {
+    const file = `${outDir}/${p.out}`;
+    const r = await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: [p.entry],
+      outfile: file,
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["deno", "worker", "import"],
+      mainFields: ["module", "main"],
+      nodePaths: [`${ROOT}/node_modules`],
+      plugins: [nodeBuiltins],
+      legalComments: "none",
+      // Reproducible: no timestamps, no absolute paths in the output.
+      sourcemap: false,
+      charset: "utf8",
+      logLevel: "silent",
+      metafile: false,
+    });
+    if (r.errors.length > 0) {
+      throw new Error(`bundle ${platform}: ${r.errors.map((e) => e.text).join("; ")}`);
+    }
+    out.push({ platform, file, bytes: (await Deno.stat(file)).size });
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--out");
+  const outDir = i >= 0 ? Deno.args[i + 1] : `${ROOT}dist`;
+  try {
+    for (const b of await bundle(outDir)) {
+      console.log(`${b.platform.padEnd(12)} ${b.file} ${b.bytes} bytes`);
+    }
+  } catch (e) {
+    console.error(`rollsafe bundle: ${(e as Error).message}`);
+    Deno.exit(1);
+  } finally {
+    await esbuild.stop();
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Supabase Edge Functions entry point (bundled to dist/supabase/index.js). Supabase routes
+ * /functions/v1/<name>/… to the function with the path /<name>/…, so the app is mounted under
+ * /<name> (ROLLSAFE_FUNCTION_NAME, default "rollsafe"). The ledger is the project's own
+ * PostgreSQL: SUPABASE_DB_URL, which Supabase sets for every function, unless DATABASE_URL is set.
+ */
+import { Hono } from "hono";
+import { startFromEnv } from "../serve.ts";
+
+const name = Deno.env.get("ROLLSAFE_FUNCTION_NAME") ?? "rollsafe";
+const env = (n: string) =>
+  n === "DATABASE_URL" ? Deno.env.get(n) ?? Deno.env.get("SUPABASE_DB_URL") : Deno.env.get(n);
+const { app } = startFromEnv(env);
+const root = new Hono().route(`/${name}`, app);
+
+Deno.serve(root.fetch);

@@ -1,0 +1,97 @@
+/**
+ * `deno task bundle` output runs on its own: the Deno Deploy file, copied into an empty
+ * temporary directory (no node_modules, no deno.json), starts with a production key from the
+ * environment and answers real requests. The Supabase and Netlify files load and expose their
+ * platform's shape.
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { bundle } from "../../functions/bundle.ts";
+import { generateKeyPair, pemEncode } from "../../verdict/mod.ts";
+import { startServer } from "./server.ts";
+import { FINGERPRINTS, sha256Hex } from "./helpers.ts";
+
+const out = await Deno.makeTempDir({ prefix: "rollsafe-bundle-" });
+let built: Promise<Awaited<ReturnType<typeof bundle>>> | undefined;
+const build = () => (built ??= bundle(out));
+
+Deno.test({
+  name: "bundle: the Deno Deploy file serves from an empty directory",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const files = await build();
+    assertEquals(files.map((f) => f.platform), ["deno-deploy", "supabase", "netlify"]);
+    const text = await Deno.readTextFile(`${out}/deno-deploy.js`);
+    const imports = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    assert(imports.length > 0);
+    assertEquals(imports.filter((s) => !s.startsWith("node:")), [], "only node: built-ins stay");
+    const empty = await Deno.makeTempDir({ prefix: "rollsafe-deploy-" });
+    await Deno.copyFile(`${out}/deno-deploy.js`, `${empty}/deno-deploy.js`);
+    const { pkcs8 } = await generateKeyPair();
+    const server = await startServer(["run", "-A", "--no-config", "deno-deploy.js"], {
+      cwd: empty,
+      env: {
+        PORT: "0",
+        ROLLSAFE_DATA_DIR: empty,
+        ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
+        HOME: empty,
+        PATH: Deno.env.get("PATH") ?? "",
+      },
+    });
+    try {
+      const h = await (await fetch(`${server.url}/healthz`)).json();
+      assertEquals(h.status, "ok", JSON.stringify(h));
+      assertEquals(h.signing.dev_key, false);
+      assertStringIncludes(server.log(), "WARNING: no ROLLSAFE_API_TOKEN_SHA256");
+      const fp = await Deno.readFile(FINGERPRINTS[2].url);
+      const up = await fetch(`${server.url}/v1/snapshots`, {
+        method: "POST",
+        body: fp,
+        headers: { "content-type": "application/json" },
+      });
+      assertEquals(up.status, 201);
+      assertEquals((await up.json()).sha256, await sha256Hex(fp));
+      const entries = [...Deno.readDirSync(empty)].map((e) => e.name).sort();
+      assertEquals(entries.includes("node_modules"), false);
+      assert(entries.includes("ledger.sqlite3"));
+    } finally {
+      await server.stop();
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "bundle: the Netlify file exports a handler and its path config",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await build();
+    const dir = await Deno.makeTempDir({ prefix: "rollsafe-netlify-" });
+    try {
+      await Deno.copyFile(`${out}/netlify/rollsafe.js`, `${dir}/rollsafe.js`);
+      // Netlify imports the module and calls its default export per request.
+      const probe = `const m = await import("./rollsafe.js");
+        const r = await m.default(new Request("https://x.netlify.app/rollsafe/v1/version"));
+        console.log(JSON.stringify({ path: m.config.path, status: r.status, body: await r.json() }));`;
+      await Deno.writeTextFile(`${dir}/probe.mjs`, probe);
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-config", "probe.mjs"],
+        cwd: dir,
+        env: { ROLLSAFE_LEDGER_PATH: ":memory:", NO_COLOR: "1" },
+      }).output();
+      const got = JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").pop()!);
+      assertEquals(got.path, "/rollsafe/*");
+      assertEquals(got.status, 200);
+      assertEquals(got.body.name, "rollsafe");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(out, { recursive: true });
+  } catch { /* already gone */ }
+});
