@@ -171,16 +171,18 @@ impl TimerContext {
         self.ctl & CTL_ENABLE != 0 && self.ctl & CTL_IMASK == 0 && self.condition(now_phys)
     }
 
-    /// The physical count at which the line rises, if it will.
+    /// The physical count at which the line rises, if it will. Counters wrap modulo 2^64 (an
+    /// offset may be "negative"), so the wait is measured from the counter now: the line rises
+    /// after CVAL - counter more ticks, unless the physical count would overflow first.
     fn deadline(&self, now_phys: u64) -> Option<u64> {
         if self.ctl & CTL_ENABLE == 0 || self.ctl & CTL_IMASK != 0 {
             return None;
         }
-        if self.condition(now_phys) {
+        let count = self.count(now_phys);
+        if count >= self.cval {
             return Some(now_phys);
         }
-        // count(t) = t - offset reaches cval at t = cval + offset; past u64 it never does.
-        self.cval.checked_add(self.offset)
+        now_phys.checked_add(self.cval - count)
     }
 }
 

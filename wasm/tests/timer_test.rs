@@ -82,12 +82,22 @@ fn wfi_deadline_includes_the_virtual_offset() {
     assert_eq!(t.next_deadline(11_000), Some(11_500));
     // Already expired: now.
     assert_eq!(t.next_deadline(13_000), Some(13_000));
-    // A CVAL that the counter never reaches: no deadline.
+    // A counter offset past the physical count (a restored VM whose counter is ahead of the
+    // host's): CNTVCT wraps, and the deadline is still CVAL - CNTVCT ticks away.
     let mut t = Timer::new();
-    t.set_voffset(10);
+    assert!(t.set_kvm_reg(KVM_REG_ARM_TIMER_CNT, 5_000, 100));
+    assert_eq!(t.voffset(), 100u64.wrapping_sub(5_000));
+    assert!(t.sysreg_write(CNTV_CVAL_EL0, 6_000, 100));
+    assert!(t.sysreg_write(CNTV_CTL_EL0, CTL_ENABLE, 100));
+    assert_eq!(t.next_deadline(100), Some(1_100));
+    assert_eq!(t.lines(1_099), (false, false));
+    assert_eq!(t.lines(1_100), (true, false));
+    // A CVAL the counter reaches only after the physical count overflows: no deadline.
+    let mut t = Timer::new();
+    t.set_voffset(1 << 63);
     assert!(t.sysreg_write(CNTV_CVAL_EL0, u64::MAX, 0));
     assert!(t.sysreg_write(CNTV_CTL_EL0, CTL_ENABLE, 0));
-    assert_eq!(t.next_deadline(0), None);
+    assert_eq!(t.next_deadline(u64::MAX - 5), None);
 }
 
 #[test]
