@@ -24,7 +24,7 @@ export type Platform = keyof typeof PLATFORMS;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Node built-ins imported without the `node:` prefix (postgres.js does) become `node:` ones. */
-const nodeBuiltins: esbuild.Plugin = {
+export const nodeBuiltins: esbuild.Plugin = {
   name: "node-builtins",
   setup(build) {
     build.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, external: true }));
@@ -32,6 +32,40 @@ const nodeBuiltins: esbuild.Plugin = {
       { filter: /^(crypto|fs|net|os|perf_hooks|stream|tls|path|buffer|events|url|util)$/ },
       (a) => ({ path: `node:${a.path}`, external: true }),
     );
+  },
+};
+
+/**
+ * emulator/machine.ts reads the wasm module from disk (`Deno.readFile(WASM_URL)`), which an edge
+ * platform without the file beside the bundle cannot do. In the bundle that one read becomes the
+ * module's bytes, inlined with esbuild's binary loader. If machine.ts stops loading it that way
+ * the build fails here, rather than producing a bundle that fails at its first verdict.
+ */
+const READ_WASM = "Deno.readFile(WASM_URL)";
+const WASM_FILE = "wasm/pkg/rollsafe_emu.wasm";
+
+export const inlineWasm: esbuild.Plugin = {
+  name: "inline-wasm",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]emulator[\\/]machine\.ts$/ }, async (a) => {
+      const src = await Deno.readTextFile(a.path);
+      const n = src.split(READ_WASM).length - 1;
+      if (n !== 1) {
+        return {
+          errors: [{
+            text: `emulator/machine.ts: expected one "${READ_WASM}" to inline, found ${n}; ` +
+              "update functions/bundle.ts to match how it loads the wasm module",
+          }],
+        };
+      }
+      const contents = `import __rollsafeWasm from ${JSON.stringify(`${ROOT}${WASM_FILE}`)};\n` +
+        src.replace(READ_WASM, "Promise.resolve(__rollsafeWasm)");
+      return { contents, loader: "ts" };
+    });
+    build.onLoad({ filter: /\.wasm$/ }, async (a) => ({
+      contents: await Deno.readFile(a.path),
+      loader: "binary",
+    }));
   },
 };
 
@@ -59,7 +93,7 @@ export async function bundle(
       conditions: ["deno", "worker", "import"],
       mainFields: ["module", "main"],
       nodePaths: [`${ROOT}/node_modules`],
-      plugins: [nodeBuiltins],
+      plugins: [nodeBuiltins, inlineWasm],
       legalComments: "none",
       // Reproducible: no timestamps, no absolute paths in the output.
       sourcemap: false,
