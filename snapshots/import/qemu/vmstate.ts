@@ -1,0 +1,194 @@
+/**
+ * Generic reader for one vmstate payload (a device section, a struct element or a subsection),
+ * driven by its vmdesc description. The layout follows migration/vmstate.c
+ * (vmstate_save_state_v): the fields in order, each element big-endian at the size vmdesc
+ * records, then each subsection that was sent as QEMU_VM_SUBSECTION (0x05), u8 name length,
+ * name, be32 version, payload (vmstate_subsection_save).
+ */
+import { fail, latin1, Reader } from "./reader.ts";
+import type { FieldDesc, StructDesc } from "./vmdesc.ts";
+
+/** QEMU_VM_SUBSECTION (migration/savevm.c). */
+export const QEMU_VM_SUBSECTION = 0x05;
+
+export type VmsValue = bigint | Uint8Array | VmsStruct;
+
+export interface VmsField {
+  type: string;
+  /** One value per element; repeated vmdesc entries of the same name append here. */
+  values: VmsValue[];
+  /** Byte offset of the field's first element. */
+  at: number;
+}
+
+export interface VmsStruct {
+  vmsdName: string;
+  version: number;
+  fields: Map<string, VmsField>;
+  subsections: Map<string, VmsStruct>;
+  /** Byte offset where the payload starts. */
+  at: number;
+  /** A path for messages, e.g. `cpu[1]` or `arm_gicv3.cpu[0]`. */
+  where: string;
+}
+
+/** Field types whose bytes are kept raw; any other type of 1..8 bytes is a big-endian integer. */
+const RAW_TYPES = new Set(["buffer", "unused_buffer", "str", "nullptr"]);
+
+export function readStruct(r: Reader, desc: StructDesc, where: string): VmsStruct {
+  const s: VmsStruct = {
+    vmsdName: desc.vmsdName,
+    version: desc.version,
+    fields: new Map(),
+    subsections: new Map(),
+    at: r.pos,
+    where,
+  };
+  for (const f of desc.fields) readField(r, f, s, where);
+  for (const sub of desc.subsections) {
+    const at = r.pos;
+    const tag = r.u8(`subsection marker of ${sub.vmsdName} in ${where}`);
+    if (tag !== QEMU_VM_SUBSECTION) {
+      fail(
+        "qemu/subsection",
+        `byte ${at}`,
+        `${where}: vmdesc lists subsection "${sub.vmsdName}" but the stream has byte ${
+          hex2(tag)
+        }, not QEMU_VM_SUBSECTION 0x05`,
+      );
+    }
+    const name = r.str8(`subsection name in ${where}`);
+    if (name !== sub.vmsdName) {
+      fail(
+        "qemu/subsection",
+        `byte ${at}`,
+        `${where}: stream has subsection "${name}" where vmdesc lists "${sub.vmsdName}"`,
+      );
+    }
+    const version = r.be32(`version of subsection ${name}`);
+    if (version !== sub.version) {
+      fail(
+        "qemu/subsection",
+        `byte ${at}`,
+        `${where}: subsection "${name}" is version ${version} but vmdesc says ${sub.version}`,
+      );
+    }
+    s.subsections.set(name, readStruct(r, sub, `${where}/${name.split("/").pop()}`));
+  }
+  // A subsection of this struct that vmdesc does not list means the two disagree.
+  if (r.remaining >= 2 && r.bytes[r.pos] === QEMU_VM_SUBSECTION) {
+    const n = r.bytes[r.pos + 1];
+    if (r.remaining >= 2 + n) {
+      const name = latin1(r.bytes.subarray(r.pos + 2, r.pos + 2 + n));
+      if (desc.vmsdName !== "" && name.startsWith(`${desc.vmsdName}/`)) {
+        fail(
+          "qemu/subsection",
+          `byte ${r.pos}`,
+          `${where}: stream has subsection "${name}" that vmdesc does not list`,
+        );
+      }
+    }
+  }
+  return s;
+}
+
+function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
+  const n = f.arrayLen ?? 1;
+  const at = r.pos;
+  let field = s.fields.get(f.name);
+  if (!field) {
+    field = { type: f.type, values: [], at };
+    s.fields.set(f.name, field);
+  }
+  const label = `${where}.${f.name}`;
+  if (f.struct) {
+    // Each element costs at least one byte, so a huge array_len fails here, not in a loop.
+    r.need(n, `${label} (${n} struct elements)`);
+    for (let i = 0; i < n; i++) {
+      const start = r.pos;
+      const idx = f.index ?? i;
+      field.values.push(readStruct(r, f.struct, `${label}[${idx}]`));
+      // vmdesc records the bytes the first (or only) element took; a compressed array's
+      // elements have no subsections, so all are that size (vmsd_can_compress).
+      if (i === 0 && r.pos - start !== f.size) {
+        fail(
+          "qemu/field-size",
+          `byte ${start}`,
+          `${label}[${idx}] took ${r.pos - start} bytes but vmdesc (${f.where}) says ${f.size}`,
+        );
+      }
+    }
+    return;
+  }
+  r.need(n * f.size, `${label} (${n} × ${f.size} bytes)`);
+  const raw = RAW_TYPES.has(f.type) || f.size === 0 || f.size > 8;
+  for (let i = 0; i < n; i++) {
+    field.values.push(raw ? r.take(f.size, label) : r.beN(f.size, label));
+  }
+}
+
+function hex2(b: number): string {
+  return `0x${b.toString(16).padStart(2, "0")}`;
+}
+
+/** Accessors used by the device mappers; each failure names the field and its byte offset. */
+export class Fields {
+  constructor(readonly s: VmsStruct) {}
+
+  has(name: string): boolean {
+    return this.s.fields.has(name);
+  }
+
+  field(name: string): VmsField {
+    const f = this.s.fields.get(name);
+    if (!f) {
+      fail("qemu/field-missing", this.s.where, `field "${name}" is not in this section's vmdesc`);
+    }
+    return f;
+  }
+
+  /** All elements of an integer field, checking the count if `count` is given. */
+  nums(name: string, count?: number): bigint[] {
+    const f = this.field(name);
+    if (count !== undefined && f.values.length !== count) {
+      fail(
+        "qemu/field-shape",
+        `${this.s.where}.${name} (byte ${f.at})`,
+        `expected ${count} element(s), the stream has ${f.values.length}`,
+      );
+    }
+    return f.values.map((v, i) => {
+      if (typeof v !== "bigint") {
+        fail(
+          "qemu/field-shape",
+          `${this.s.where}.${name}[${i}] (byte ${f.at})`,
+          `expected an integer field, vmdesc type is "${f.type}"`,
+        );
+      }
+      return v;
+    });
+  }
+
+  num(name: string): bigint {
+    return this.nums(name, 1)[0];
+  }
+
+  structs(name: string): VmsStruct[] {
+    const f = this.field(name);
+    return f.values.map((v, i) => {
+      if (typeof v === "bigint" || v instanceof Uint8Array) {
+        fail(
+          "qemu/field-shape",
+          `${this.s.where}.${name}[${i}] (byte ${f.at})`,
+          "expected a struct element",
+        );
+      }
+      return v;
+    });
+  }
+
+  sub(name: string): Fields | undefined {
+    const s = this.s.subsections.get(name);
+    return s ? new Fields(s) : undefined;
+  }
+}
