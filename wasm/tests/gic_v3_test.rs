@@ -464,8 +464,10 @@ fn cpu_sysregs_attr_checks() {
     // Fewer priority bits are accepted and stick, with EOImode.
     assert_eq!(g.set_attr(GRP_CPU_SYSREGS, at(1, ctlr), 0x8302), Ok(()));
     assert_eq!(g.get_attr(GRP_CPU_SYSREGS, at(1, ctlr)), Ok(0x8302));
-    assert_eq!(g.sysreg_read(1, icc_ctlr()), Some(0x8302));
-    assert_eq!(g.sysreg_read(0, icc_ctlr()), Some(0x8400), "per vCPU");
+    assert_eq!(g.set_attr(GRP_CPU_SYSREGS, at(1, ctlr), 0x8400), Err(EINVAL), "lowered for good");
+    assert_eq!(g.get_attr(GRP_CPU_SYSREGS, at(0, ctlr)), Ok(0x8400), "per vCPU");
+    // The guest's ICV_CTLR_EL1 still shows the hardware's bits; EOImode lands in the VMCR.
+    assert_eq!(g.sysreg_read(1, icc_ctlr()), Some(0x8402));
     // ICC_SRE_EL1 without SRE: -EINVAL.
     assert_eq!(g.set_attr(GRP_CPU_SYSREGS, at(0, icc_sre() as u64), 0), Err(EINVAL));
     assert_eq!(g.set_attr(GRP_CPU_SYSREGS, at(0, icc_sre() as u64), 7), Ok(()));

@@ -14,10 +14,17 @@ pub const SPURIOUS: u32 = 1023;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuIf {
-    /// Priority bits implemented (ICH_VTR.PRIbits+1); userspace ICC_CTLR writes may lower it.
+    /// Priority bits the hardware implements (ICH_VTR_EL2.PRIbits + 1): what the guest's ICV_*
+    /// registers and priority logic use.
     pub pri_bits: u8,
-    /// ICC_CTLR_EL1.IDbits encoding.
+    /// ICH_VTR_EL2.IDbits (the ICC_CTLR_EL1.IDbits encoding).
     pub id_bits: u8,
+    /// KVM's `vgic_cpu.num_pri_bits` / `num_id_bits`: start at the hardware values; a userspace
+    /// ICC_CTLR_EL1 write may lower them (access_gic_ctlr). They shape the userspace view of
+    /// ICC_CTLR_EL1 and which AP registers userspace may touch; the guest, whose ICV_CTLR_EL1
+    /// reads come from the hardware, keeps seeing `pri_bits` / `id_bits`.
+    pub num_pri_bits: u8,
+    pub num_id_bits: u8,
     pub pmr: u8,
     pub bpr0: u8,
     pub bpr1: u8,
@@ -39,6 +46,8 @@ impl CpuIf {
         let mut c = CpuIf {
             pri_bits,
             id_bits,
+            num_pri_bits: pri_bits,
+            num_id_bits: id_bits,
             pmr: 0,
             bpr0: 0,
             bpr1: 0,
@@ -77,15 +86,28 @@ impl CpuIf {
         self.pmr = v & self.pri_mask();
     }
 
-    /// Highest APR register index for the priority bits (vgic_v3_max_apr_idx).
+    /// Highest APR register index the hardware has (IHI0069: ICV_AP1R<n> for n beyond it are
+    /// UNDEFINED).
     pub fn max_apr_idx(&self) -> usize {
-        match self.pri_bits {
-            7 => 3,
-            6 => 1,
-            _ => 0,
-        }
+        apr_idx_for(self.pri_bits)
     }
 
+    /// Highest APR index userspace may access (vgic_v3_max_apr_idx, on num_pri_bits).
+    pub fn max_user_apr_idx(&self) -> usize {
+        apr_idx_for(self.num_pri_bits)
+    }
+}
+
+/// vgic_v3_max_apr_idx: 7 priority bits need AP*R0..3, 6 need AP*R0..1, fewer AP*R0.
+fn apr_idx_for(pri_bits: u8) -> usize {
+    match pri_bits {
+        7 => 3,
+        6 => 1,
+        _ => 0,
+    }
+}
+
+impl CpuIf {
     /// Group priority: the priority bits above the binary point (IHI0069 §4.8.5). Group 1 uses
     /// BPR1 unless CBPR, in which case BPR0 governs both.
     fn group_prio(&self, group: u8, prio: u8) -> u8 {

@@ -94,8 +94,11 @@ const CTLR_IDBITS_SHIFT: u64 = 11;
 const CTLR_SEIS: u64 = 1 << 14;
 const CTLR_A3V: u64 = 1 << 15;
 
-fn ctlr_read(gic: &Gic, c: &CpuIf) -> u64 {
-    let mut v = ((c.pri_bits as u64 - 1) & 7) << CTLR_PRIBITS_SHIFT | ((c.id_bits as u64) & 7) << CTLR_IDBITS_SHIFT;
+/// ICC_CTLR_EL1 as read: PRIbits/IDbits from the hardware (guest) or from KVM's num_*_bits
+/// (userspace), SEIS and A3V from ICH_VTR_EL2, CBPR and EOImode from the VMCR.
+fn ctlr_read(gic: &Gic, c: &CpuIf, user: bool) -> u64 {
+    let (pri, id) = if user { (c.num_pri_bits, c.num_id_bits) } else { (c.pri_bits, c.id_bits) };
+    let mut v = ((pri as u64 - 1) & 7) << CTLR_PRIBITS_SHIFT | ((id as u64) & 7) << CTLR_IDBITS_SHIFT;
     if gic.cfg.seis {
         v |= CTLR_SEIS;
     }
@@ -140,7 +143,7 @@ pub fn guest_read(gic: &mut Gic, cpu: usize, enc: u32) -> Option<u64> {
             let g = if let Icc::Ap0r(_) = row.reg { 0 } else { 1 };
             c.apr[g][n as usize] as u64
         }
-        Icc::Ctlr => ctlr_read(gic, c),
+        Icc::Ctlr => ctlr_read(gic, c, false),
         Icc::Sre => KVM_V3_SRE,
         Icc::Igrpen0 => c.grpen[0] as u64,
         Icc::Igrpen1 => c.grpen[1] as u64,
@@ -249,26 +252,25 @@ pub fn user_access(gic: &mut Gic, cpu: usize, enc: u32, write: Option<u64>) -> R
             // set_gic_ctlr / access_gic_ctlr: "Disallow restoring VM state if not supported by
             // this hardware." PRIbits and IDbits may only shrink; SEIS and A3V must match.
             let pri = (((v >> CTLR_PRIBITS_SHIFT) & 7) + 1) as u8;
-            if pri > c.pri_bits || pri > cfg_pri {
+            if pri > c.num_pri_bits || pri > cfg_pri {
                 return Err(EINVAL);
             }
             let id = ((v >> CTLR_IDBITS_SHIFT) & 7) as u8;
-            if id > c.id_bits || id > cfg_id {
+            if id > c.num_id_bits || id > cfg_id {
                 return Err(EINVAL);
             }
             if (v & CTLR_SEIS != 0) != seis || (v & CTLR_A3V != 0) != a3v {
                 return Err(EINVAL);
             }
-            c.pri_bits = pri;
-            c.id_bits = id;
+            c.num_pri_bits = pri;
+            c.num_id_bits = id;
             c.cbpr = v & CTLR_CBPR != 0;
             c.eoimode = v & CTLR_EOIMODE != 0;
-            c.set_pmr(c.pmr);
             Ok(0)
         }
         (Icc::Ctlr, None) => {
             let c = gic.cpus[cpu].clone();
-            Ok(ctlr_read(gic, &c))
+            Ok(ctlr_read(gic, &c, true))
         }
         (Icc::Pmr, Some(v)) => {
             c.set_pmr(v as u8);
@@ -289,7 +291,7 @@ pub fn user_access(gic: &mut Gic, cpu: usize, enc: u32, write: Option<u64>) -> R
         (Icc::Bpr1, None) => Ok(bpr1_read(c)),
         (Icc::Ap0r(n), w) | (Icc::Ap1r(n), w) => {
             // access_gic_aprn: an index beyond vgic_v3_max_apr_idx is -EINVAL, read or write.
-            if n as usize > c.max_apr_idx() {
+            if n as usize > c.max_user_apr_idx() {
                 return Err(EINVAL);
             }
             let g = if let Icc::Ap0r(_) = row.reg { 0 } else { 1 };
