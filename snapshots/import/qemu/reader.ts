@@ -48,6 +48,7 @@ export class Reader {
   }
 
   be64(what: string): bigint {
+    this.need(8, what);
     const hi = this.be32(what);
     const lo = this.be32(what);
     return (BigInt(hi) << 32n) | BigInt(lo);
