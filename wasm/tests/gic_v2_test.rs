@@ -264,3 +264,34 @@ fn gicv2_initialises_lazily_on_first_register_access() {
     // No NR_IRQS set: KVM freezes 256 interrupts (VGIC_NR_IRQS_LEGACY).
     assert_eq!(g.get_attr(GRP_DIST_REGS, 0x4), Ok(7));
 }
+
+#[test]
+fn cbpr_makes_bpr_govern_group_1() {
+    // SPIs 40 (0xc0) and 41 (0xa0), group 1, to vCPU 0; AckCtl so GICC_IAR takes group 1.
+    let setup = |cbpr: bool| {
+        let mut g = gic(1);
+        w(&mut g, 0, DIST, 1);
+        cpu_up(&mut g, 0);
+        w(&mut g, 0, DIST + 0x84, 3 << 8);
+        for (intid, prio) in [(40u64, 0xc0u64), (41, 0xa0)] {
+            assert!(g.mmio_write(0, DIST + 0x400 + intid, 1, prio));
+            assert!(g.mmio_write(0, DIST + 0x800 + intid, 1, 1));
+        }
+        w(&mut g, 0, DIST + 0x104, 3 << 8);
+        w(&mut g, 0, CPU + 0x1c, 7);
+        w(&mut g, 0, CPU, 0x7 | if cbpr { 1 << 4 } else { 0 });
+        w(&mut g, 0, DIST + 0x204, 1 << 8);
+        assert_eq!(r(&mut g, 0, CPU + 0x0c), 40);
+        w(&mut g, 0, DIST + 0x204, 1 << 9);
+        g
+    };
+    // ABPR = 7: group 1 priority is bit 7 only; 0xa0 and 0xc0 share it, so no preemption.
+    let mut g = setup(false);
+    assert_eq!(r(&mut g, 0, CPU + 0x14), 0x80);
+    assert!(!g.irq_pending(0));
+    // CBPR: the group 0 BPR (2) governs group 1 as well; 0xa0 preempts 0xc0.
+    let mut g = setup(true);
+    assert_eq!(r(&mut g, 0, CPU + 0x14), 0xc0);
+    assert!(g.irq_pending(0));
+    assert_eq!(r(&mut g, 0, CPU + 0x0c), 41);
+}

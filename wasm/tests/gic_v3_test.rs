@@ -609,3 +609,40 @@ fn id_bits_accepts_field_or_bit_count() {
         assert_eq!(r, if field == 1 { Ok(()) } else { Err(EINVAL) }, "id_bits {id_bits}");
     }
 }
+
+#[test]
+fn enable_and_active_set_clear_pairs() {
+    let mut g = gic(1);
+    w32(&mut g, DIST + 0x104, 0x0000_00f0);
+    assert_eq!(r32(&mut g, DIST + 0x184), 0x0000_00f0, "ICENABLER reads the enables");
+    w32(&mut g, DIST + 0x184, 0x0000_0030);
+    assert_eq!(r32(&mut g, DIST + 0x104), 0x0000_00c0);
+    w32(&mut g, DIST + 0x304, 0x0000_0101);
+    assert_eq!(r32(&mut g, DIST + 0x384), 0x0000_0101);
+    w32(&mut g, DIST + 0x384, 0x0000_0001);
+    assert_eq!(r32(&mut g, DIST + 0x304), 0x0000_0100);
+    // Userspace reaches the same state (vgic_uaccess_read_active).
+    assert_eq!(g.get_attr(GRP_DIST_REGS, 0x304), Ok(0x100));
+    g.set_attr(GRP_DIST_REGS, 0x384, 0x100).unwrap();
+    assert_eq!(r32(&mut g, DIST + 0x304), 0);
+}
+
+#[test]
+fn propbaser_and_pendbaser_are_sanitised() {
+    let mut g = gic(2);
+    // Outer Shareable (2) becomes Inner Shareable (1); inner Device-nGnRnE (0) becomes RaWb (3);
+    // outer Write-back (7) becomes SameAsInner (0); RES0 bits go.
+    let v: u64 = 0xf800_0000_4000_0000 | 7 << 56 | 2 << 10 | 0 << 7 | 0x1f | 3 << 5;
+    assert!(g.mmio_write(0, rd(1) + 0x70, 8, v));
+    assert_eq!(g.mmio_read(0, rd(1) + 0x70, 8), Some(0x4000_0000 | 1 << 10 | 3 << 7 | 0x1f));
+    // PROPBASER is one per VM: every redistributor shows it.
+    assert_eq!(g.mmio_read(0, rd(0) + 0x70, 8), g.mmio_read(0, rd(1) + 0x70, 8));
+    // PENDBASER is per redistributor; PTZ (bit 62) reads as zero; 32-bit halves update.
+    // Inner non-cacheable (1) is sanitised to RaWb (3) here too; WaWb (5) would be kept.
+    assert!(g.mmio_write(0, rd(1) + 0x78, 8, 1 << 62 | 0x8001_0000 | 1 << 7));
+    assert_eq!(g.mmio_read(0, rd(1) + 0x78, 8), Some(0x8001_0000 | 3 << 7));
+    assert!(g.mmio_write(0, rd(1) + 0x78, 4, 0x8001_0000 | 5 << 7));
+    assert!(g.mmio_write(0, rd(1) + 0x7c, 4, 0x1));
+    assert_eq!(g.mmio_read(0, rd(1) + 0x78, 8), Some(0x1_8001_0000 | 5 << 7));
+    assert_eq!(g.mmio_read(0, rd(0) + 0x78, 8), Some(0));
+}
