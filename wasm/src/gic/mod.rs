@@ -15,6 +15,20 @@
 //! the `GroupMode` and `v2_groups_user_writable` are fields that userspace IIDR writes update
 //! under the configured `IidrWriteRule`.
 //!
+//! KVM rules modelled where they differ from a plain GIC (see the rows for citations):
+//! - GICD_IIDR is 0x4b<<24 | rev<<12 | 0x43b (QEMU TCG reports 0x43b); GICR_IIDR has no revision.
+//! - GICD_CTLR has one enable (EnableGrp1 on v3, Enable on v2) gating both groups; ARE_NS and DS
+//!   read as one; GICD_STATUSR reads as all ones; GICD_TYPER has no CPUNumber/LPIs on v3.
+//! - GICR_CTLR.{IR,CES} read as one from revision 3; GICR_WAKER is RAZ/WI; no LPIs.
+//! - IPRIORITYR keeps 5 bits; SGI and PPI configuration is read-only; SPIs reset edge; v2
+//!   ITARGETSR is masked to existing vCPUs and an SPI with no target goes to vCPU 0; IROUTER
+//!   keeps Aff2..Aff0 only (IRM and Aff3 dropped); v2 ICPIDR2 reads as zero.
+//! - GICv2 guests cannot set or clear SGI pending bits through GICD_I{S,C}PENDR0.
+//! - ICC_SRE_EL1 reads SRE|DFB|DIB and ignores writes; ICC_ASGI1R acts as ICC_SGI0R (DS=1).
+//! - Userspace: v3 pending reads/writes are the latch, v3 ICPENDR is RAZ/WI; v2 IGROUPR writes
+//!   need a prior IIDR write (32f8777ed92d); IIDR write rules by kernel era; ICC_CTLR/SRE/APR
+//!   checks of vgic-sys-reg-v3.c; EBUSY before CTRL_INIT on v3 (IIDR excepted from 6.17).
+//!
 //! Public API beyond the contract (documented deviations):
 //! - `Gic::new` returns a vGIC that is already initialised (as after KVM_DEV_ARM_VGIC_CTRL_INIT),
 //!   ready to run a guest. `Gic::new_uninitialized` gives the state right after
@@ -24,6 +38,8 @@
 //! - `has_attr` (KVM_HAS_DEVICE_ATTR): unknown register offsets are -ENXIO *there*; GET/SET of an
 //!   unknown offset in DIST/REDIST/CPU_REGS succeed reading 0 / ignoring the write, because
 //!   that is what vgic_uaccess_read/write do.
+//! - `GicConfig::id_bits` accepts the ICC_CTLR_EL1.IDbits encoding (0/1) or a bit count (16/24).
+//! - `set_spi_level` drives an SPI input for device models.
 
 mod attr;
 mod cpuif;
