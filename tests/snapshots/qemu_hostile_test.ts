@@ -182,6 +182,20 @@ const CASES: Case[] = [
     says: /no JSON vmdesc/,
   },
   {
+    label: "vmdesc claims 2^20 zero-byte struct elements",
+    input: () =>
+      withVmdesc(
+        body,
+        json.replace(
+          '"fields": [{"name": "gicd_ctlr"',
+          '"fields": [{"name": "z", "type": "struct", "size": 0, "array_len": 1048576, ' +
+            '"struct": {"vmsd_name": "z", "version": 1, "fields": []}}, {"name": "gicd_ctlr"',
+        ),
+      ),
+    code: "qemu/vmdesc",
+    says: /1048576 struct elements of 0 bytes/,
+  },
+  {
     label: "cpu subsection renamed",
     input: () => {
       const at = find("cpu/vfp");

@@ -101,9 +101,22 @@ function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
     s.fields.set(f.name, field);
   }
   const label = `${where}.${f.name}`;
+  // Work must stay proportional to the stream: every element read below costs at least one
+  // byte, so an absurd array_len fails on the length check instead of looping.
+  if (f.size === 0) {
+    if (f.struct && n > 1) {
+      fail("qemu/vmdesc", f.where, `${n} struct elements of 0 bytes each`);
+    }
+    if (!f.struct) {
+      field.values.push(new Uint8Array(0));
+      return;
+    }
+  }
   if (f.struct) {
-    // Each element costs at least one byte, so a huge array_len fails here, not in a loop.
-    r.need(n, `${label} (${n} struct elements)`);
+    r.need(
+      f.arrayLen === undefined ? Math.min(f.size, 1) : n * f.size,
+      `${label} (${n} struct elements)`,
+    );
     for (let i = 0; i < n; i++) {
       const start = r.pos;
       const idx = f.index ?? i;
@@ -121,7 +134,7 @@ function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
     return;
   }
   r.need(n * f.size, `${label} (${n} × ${f.size} bytes)`);
-  const raw = RAW_TYPES.has(f.type) || f.size === 0 || f.size > 8;
+  const raw = RAW_TYPES.has(f.type) || f.size > 8;
   for (let i = 0; i < n; i++) {
     field.values.push(raw ? r.take(f.size, label) : r.beN(f.size, label));
   }
