@@ -357,7 +357,14 @@ pub fn handle_hvc(cfg: &FirmwareConfig, regs: [u64; 4], affinity_state: &dyn Fn(
             None => NOT_SUPPORTED,
         }),
         fid::VENDOR_HYP_CALL_UID => ret4(KVM_UID),
-        fid::VENDOR_HYP_KVM_FEATURES => ret4([cfg.bmap(2), 0, 0, 0]),
+        // x0 covers KVM vendor functions 0..31 (FEATURES, PTP), x2 functions 64..95, where
+        // DISCOVER_IMPL_VER/CPUS (64, 65) sit as VENDOR_HYP_BMAP_2 bits 0 and 1 (c0000e58c74e;
+        // the guest reads them with bitmap_from_arr32 in drivers/firmware/smccc/kvm_guest.c).
+        // The calls themselves are the VMM's (SMCCC filter FWD_TO_USER), not KVM's.
+        fid::VENDOR_HYP_KVM_FEATURES => {
+            let bmap2 = if cfg.bmap_regs >= 4 { cfg.vendor_hyp_bmap_2 } else { 0 };
+            ret4([cfg.bmap(2), 0, bmap2, 0])
+        }
         fid::VENDOR_HYP_KVM_PTP => ret(NOT_SUPPORTED),
         fid::TRNG_VERSION => ret(TRNG_VERSION_1_0 as i64),
         fid::TRNG_FEATURES => ret(match regs[1] as u32 {

@@ -164,7 +164,14 @@ fn vendor_hypervisor_services_and_bitmaps() {
     c.vendor_hyp_bmap = VENDOR_HYP_BIT_PTP;
     assert_eq!(x0(&c, fid::VENDOR_HYP_CALL_UID, 0), NOT_SUPPORTED);
     assert_eq!(x0(&c, fid::VENDOR_HYP_KVM_FEATURES, 0), NOT_SUPPORTED);
+    // VENDOR_HYP_BMAP_2 (6.15+) shows up in x2 of the features call.
+    c.vendor_hyp_bmap = VENDOR_HYP_BIT_FUNC_FEAT;
+    c.vendor_hyp_bmap_2 = 0b11;
+    assert_eq!(call(&c, [fid::VENDOR_HYP_KVM_FEATURES as u64, 0, 0, 0]), HvcAction::Return([1, 0, 0b11, 0]));
+    c.bmap_regs = 3;
+    assert_eq!(call(&c, [fid::VENDOR_HYP_KVM_FEATURES as u64, 0, 0, 0]), HvcAction::Return([1, 0, 0, 0]));
     // Before 5.19 there are no bitmaps and nothing is hidden.
+    c.vendor_hyp_bmap = VENDOR_HYP_BIT_PTP;
     c.bmap_regs = 0;
     assert_eq!(x0(&c, fid::VENDOR_HYP_KVM_FEATURES, 0), 0b11);
 }
