@@ -19,6 +19,11 @@
 //!   the emulator has no wall clock to pair with the counter.
 //! - CPU_SUSPEND: KVM emulates it as WFI and returns SUCCESS. Waking from WFI at once is an
 //!   architecturally permitted spurious wake-up, so the call returns SUCCESS immediately.
+//!
+//! Not modelled: SYSTEM_SUSPEND with KVM_CAP_ARM_SYSTEM_SUSPEND enabled exits to the VMM
+//! (KVM_SYSTEM_EVENT_SUSPEND), which `HvcAction` cannot express; PSCI_FEATURES reports it, but a
+//! call answers NOT_SUPPORTED. The HVC immediate (KVM answers -1 for a non-zero one) and SMC
+//! conduit (UNDEF in KVM without an SMCCC filter) are the CPU's to decide before calling here.
 
 /// SMCCC / PSCI return codes (DEN0028 §7, DEN0022 §5.2.2). Negative values as u64.
 pub const SUCCESS: i64 = 0;
