@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { importQemuStream } from "../../snapshots/import/qemu/mod.ts";
+import { detectAccel } from "../../snapshots/import/qemu/cpu.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -81,4 +82,22 @@ Deno.test("qemu import: explicit accel option and memory off", () => {
   assertEquals(s.vcpus[0].registers.has(KVM_REG_ARM_TIMER_CNT), true);
   // KVM streams do not get QEMU's emulated GICD_IIDR.
   assertEquals(s.vm.vgic?.dist.has(0x8), false);
+});
+
+Deno.test("qemu import: TCG/KVM detection on a real KVM register list", () => {
+  // KVM_GET_REG_LIST of a vCPU on Debian's 6.1 kernel (captured by hostprobe, see
+  // tests/fixtures/oracle/); QEMU's KVM cpreg list is that list without the core and SVE groups
+  // (target/arm/kvm64.c kvm_arm_reg_syncs_via_cpreg_list).
+  const cap = JSON.parse(
+    Deno.readTextFileSync(new URL("../fixtures/oracle/debian-6.1.json", import.meta.url)),
+  );
+  const kvmList: [bigint, bigint][] = Object.entries(
+    cap.capture.regs["psci-0.2"] as Record<string, string>,
+  )
+    .map(([id, v]) => [BigInt(id), BigInt(v)] as [bigint, bigint])
+    .filter(([id]) => ((id >> 16n) & 0xffffn) !== 0x10n && ((id >> 16n) & 0xffffn) !== 0x15n);
+  assertEquals(detectAccel(kvmList), "kvm");
+  const tcg = importQemuStream(load(COMMITTED[0]));
+  const tcgList: [bigint, bigint][] = [...tcg.vcpus[0].registers.keys()].map((id) => [id, 0n]);
+  assertEquals(detectAccel(tcgList), "tcg");
 });
