@@ -264,3 +264,51 @@ for (const c of REVISIONS) {
     },
   });
 }
+
+oracleTest({
+  name:
+    "gic guest: a userspace GICD_IIDR revision 2 write on a revision 3 vGIC is what the guest sees",
+  needs: [AARCH64_BINUTILS],
+  fn: async () => {
+    const m = await boot(await assemble(IGROUPR_GUEST), { vcpus: 1, gic: { model: 3 } });
+    m.writeMemory(0x4001_0100n, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+    // KVM_DEV_ARM_VGIC_GRP_DIST_REGS, GICD_IIDR: revision 2, everything else unchanged.
+    assertEquals(m.setDeviceAttr(1, 0x8n, 0x4b00_243bn), 0);
+    // Revision 1 and a different ProductID are refused with -EINVAL.
+    assertEquals(m.setDeviceAttr(1, 0x8n, 0x4b00_143bn), -22);
+    assertEquals(m.setDeviceAttr(1, 0x8n, 0x4c00_243bn), -22);
+    assertEquals(m.run(0, 100_000).reason, "system-off");
+    assertEquals(data64(m, 0x00), 0x4b00_243bn);
+    assertEquals(data64(m, 0x10), 0n, "GICR_CTLR without IR/CES at revision 2");
+    assertEquals(data64(m, 0x08), 0xffffn, "groups still guest-configurable");
+  },
+});
+
+oracleTest({
+  name: "gic guest: GICv2 userspace IGROUPR writes count only after a GICD_IIDR write",
+  needs: [AARCH64_BINUTILS],
+  fn: async () => {
+    const image = await assemble(`
+_start:
+  ldr   x9, =DATA
+  ldr   x1, =GICD
+  ldr   w2, [x1, #0x84]
+  str   x2, [x9, #0x00]
+  ldr   x0, =PSCI_SYSTEM_OFF
+  hvc   #0
+  .ltorg
+`);
+    for (const iidrFirst of [false, true]) {
+      const m = await boot(image, { vcpus: 1, gic: { model: 2, iidr: 0x4b00_343b } });
+      if (iidrFirst) assertEquals(m.setDeviceAttr(1, 0x8n, 0x4b00_343bn), 0);
+      // A restore writes the saved groups; KVM accepts the write either way.
+      assertEquals(m.setDeviceAttr(1, 0x84n, 0x00ff_00ffn), 0);
+      assertEquals(m.run(0, 100_000).reason, "system-off");
+      assertEquals(
+        data64(m, 0x00),
+        iidrFirst ? 0x00ff_00ffn : 0n,
+        `IIDR written first: ${iidrFirst}`,
+      );
+    }
+  },
+});
