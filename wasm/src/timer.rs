@@ -214,6 +214,14 @@ impl Timer {
         }
     }
 
+    /// vCPU reset (KVM_ARM_VCPU_INIT, PSCI CPU_ON): `kvm_timer_vcpu_reset` clears both CTLs
+    /// ("The bits in CNTV_CTL are architecturally reset to UNKNOWN ... reset to 0"); CVAL and
+    /// the offsets, which are VM state, stay.
+    pub fn vcpu_reset(&mut self) {
+        self.virt.ctl = 0;
+        self.phys.ctl = 0;
+    }
+
     pub fn voffset(&self) -> u64 {
         self.virt.offset
     }

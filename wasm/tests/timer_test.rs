@@ -127,3 +127,19 @@ fn kvm_one_reg_with_the_cnt_cval_swap() {
     assert_eq!(kvm_reg_name(KVM_REG_ARM_TIMER_CNT), Some("KVM_REG_ARM_TIMER_CNT"));
     assert_eq!(sysreg_name(CNTV_CVAL_EL0), Some("CNTV_CVAL_EL0"));
 }
+
+#[test]
+fn vcpu_reset_disables_both_timers_and_keeps_the_rest() {
+    let mut t = Timer::new();
+    t.set_voffset(7);
+    assert!(t.sysreg_write(CNTV_CVAL_EL0, 100, 0));
+    assert!(t.sysreg_write(CNTV_CTL_EL0, CTL_ENABLE, 0));
+    assert!(t.sysreg_write(CNTP_CTL_EL0, CTL_ENABLE | CTL_IMASK, 0));
+    t.vcpu_reset();
+    // At physical 50 the virtual counter is 43, below CVAL: CTL reads 0.
+    assert_eq!(t.sysreg_read(CNTV_CTL_EL0, 50, FRQ), Some(0));
+    assert_eq!(t.sysreg_read(CNTP_CTL_EL0, 50, FRQ), Some(CTL_ISTATUS));
+    assert_eq!(t.sysreg_read(CNTV_CVAL_EL0, 50, FRQ), Some(100));
+    assert_eq!(t.voffset(), 7);
+    assert_eq!(t.next_deadline(50), None);
+}
