@@ -389,18 +389,31 @@ pub fn handle_hvc(cfg: &FirmwareConfig, regs: [u64; 4], affinity_state: &dyn Fn(
     }
 }
 
-/// kvm_hvc_call_allowed: bitmap-gated services, then the default allow list.
+/// Calls gated by a bit of a bitmap register (hypercalls.c kvm_hvc_call_allowed): function id,
+/// bitmap register index (0 STD, 1 STD_HYP, 2 VENDOR_HYP), bit.
+#[rustfmt::skip]
+const GATED: &[(u32, usize, u64)] = &[
+    (fid::TRNG_VERSION, 0, STD_BIT_TRNG_V1_0),
+    (fid::TRNG_FEATURES, 0, STD_BIT_TRNG_V1_0),
+    (fid::TRNG_GET_UUID, 0, STD_BIT_TRNG_V1_0),
+    (fid::TRNG_RND32, 0, STD_BIT_TRNG_V1_0),
+    (fid::TRNG_RND64, 0, STD_BIT_TRNG_V1_0),
+    (fid::HV_PV_TIME_FEATURES, 1, STD_HYP_BIT_PV_TIME),
+    (fid::HV_PV_TIME_ST, 1, STD_HYP_BIT_PV_TIME),
+    (fid::VENDOR_HYP_KVM_FEATURES, 2, VENDOR_HYP_BIT_FUNC_FEAT),
+    (fid::VENDOR_HYP_CALL_UID, 2, VENDOR_HYP_BIT_FUNC_FEAT),
+    (fid::VENDOR_HYP_KVM_PTP, 2, VENDOR_HYP_BIT_PTP),
+];
+
+/// kvm_hvc_call_allowed: bitmap-gated services, then the default allow list (SMCCC_VERSION,
+/// ARCH_FEATURES, standard-service functions 0..0x1f, KVM's PSCI 0.1 ids).
 fn call_allowed(cfg: &FirmwareConfig, f: u32) -> bool {
-    match f {
-        fid::TRNG_VERSION | fid::TRNG_FEATURES | fid::TRNG_GET_UUID | fid::TRNG_RND32 | fid::TRNG_RND64 => {
-            cfg.bmap(0) & STD_BIT_TRNG_V1_0 != 0
-        }
-        fid::HV_PV_TIME_FEATURES | fid::HV_PV_TIME_ST => cfg.bmap(1) & STD_HYP_BIT_PV_TIME != 0,
-        fid::VENDOR_HYP_KVM_FEATURES | fid::VENDOR_HYP_CALL_UID => cfg.bmap(2) & VENDOR_HYP_BIT_FUNC_FEAT != 0,
-        fid::VENDOR_HYP_KVM_PTP => cfg.bmap(2) & VENDOR_HYP_BIT_PTP != 0,
-        fid::SMCCC_VERSION | fid::SMCCC_ARCH_FEATURES => true,
-        _ => is_psci_0_2_plus_fn(f) || (fid::KVM_PSCI_FN_CPU_SUSPEND..=fid::KVM_PSCI_FN_MIGRATE).contains(&f),
+    if let Some(&(_, n, bit)) = GATED.iter().find(|g| g.0 == f) {
+        return cfg.bmap(n) & bit != 0;
     }
+    matches!(f, fid::SMCCC_VERSION | fid::SMCCC_ARCH_FEATURES)
+        || is_psci_0_2_plus_fn(f)
+        || (fid::KVM_PSCI_FN_CPU_SUSPEND..=fid::KVM_PSCI_FN_MIGRATE).contains(&f)
 }
 
 /// SMCCC_ARCH_FEATURES (hypercalls.c): workaround answers from the host's mitigation state,
@@ -476,27 +489,36 @@ fn psci_1x_call(cfg: &FirmwareConfig, f: u32, regs: [u64; 4]) -> Option<HvcActio
     }
 }
 
-/// PSCI_FEATURES (psci.c): the 0.2 set, PSCI_FEATURES and SMCCC_VERSION always; SYSTEM_RESET2
-/// from 1.1; SYSTEM_OFF2 (HIBERNATE_OFF bit) from 1.3; SYSTEM_SUSPEND only with the capability.
+/// PSCI_FEATURES rows (psci.c kvm_psci_1_x_call): function, lowest 1.x minor version that
+/// reports it, whether it needs KVM_CAP_ARM_SYSTEM_SUSPEND, and the answer.
+#[rustfmt::skip]
+const PSCI_FEATURES_ROWS: &[(u32, u64, bool, i64)] = &[
+    (fid::PSCI_VERSION, 0, false, SUCCESS),
+    (fid::CPU_SUSPEND, 0, false, SUCCESS),
+    (fid::CPU_SUSPEND64, 0, false, SUCCESS),
+    (fid::CPU_OFF, 0, false, SUCCESS),
+    (fid::CPU_ON, 0, false, SUCCESS),
+    (fid::CPU_ON64, 0, false, SUCCESS),
+    (fid::AFFINITY_INFO, 0, false, SUCCESS),
+    (fid::AFFINITY_INFO64, 0, false, SUCCESS),
+    (fid::MIGRATE_INFO_TYPE, 0, false, SUCCESS),
+    (fid::SYSTEM_OFF, 0, false, SUCCESS),
+    (fid::SYSTEM_RESET, 0, false, SUCCESS),
+    (fid::PSCI_FEATURES, 0, false, SUCCESS),
+    (fid::SMCCC_VERSION, 0, false, SUCCESS),
+    // 5.19 (KVM_CAP_ARM_SYSTEM_SUSPEND, off unless the VMM enables it).
+    (fid::SYSTEM_SUSPEND, 0, true, SUCCESS),
+    (fid::SYSTEM_SUSPEND64, 0, true, SUCCESS),
+    (fid::SYSTEM_RESET2, 1, false, SUCCESS),
+    (fid::SYSTEM_RESET2_64, 1, false, SUCCESS),
+    // PSCI 1.3 (6.13): the answer is the bitmap of supported types, BIT(HIBERNATE_OFF = 1).
+    (fid::SYSTEM_OFF2, 3, false, 1 << 1),
+    (fid::SYSTEM_OFF2_64, 3, false, 1 << 1),
+];
+
 fn psci_features(cfg: &FirmwareConfig, arg: u32) -> i64 {
-    let minor = cfg.psci_minor();
-    match arg {
-        fid::PSCI_VERSION
-        | fid::CPU_SUSPEND
-        | fid::CPU_SUSPEND64
-        | fid::CPU_OFF
-        | fid::CPU_ON
-        | fid::CPU_ON64
-        | fid::AFFINITY_INFO
-        | fid::AFFINITY_INFO64
-        | fid::MIGRATE_INFO_TYPE
-        | fid::SYSTEM_OFF
-        | fid::SYSTEM_RESET
-        | fid::PSCI_FEATURES
-        | fid::SMCCC_VERSION => SUCCESS,
-        fid::SYSTEM_SUSPEND | fid::SYSTEM_SUSPEND64 if cfg.system_suspend => SUCCESS,
-        fid::SYSTEM_RESET2 | fid::SYSTEM_RESET2_64 if minor >= 1 => SUCCESS,
-        fid::SYSTEM_OFF2 | fid::SYSTEM_OFF2_64 if minor >= 3 => 1 << 1,
+    match PSCI_FEATURES_ROWS.iter().find(|r| r.0 == arg) {
+        Some(&(_, since, cap, answer)) if cfg.psci_minor() >= since && (!cap || cfg.system_suspend) => answer,
         _ => NOT_SUPPORTED,
     }
 }
