@@ -10,6 +10,8 @@ import { importCommand } from "./cli/import.ts";
 import { inspectCommand } from "./cli/inspect.ts";
 import { keygenCommand } from "./cli/keygen.ts";
 import { verifyCommand } from "./cli/verify.ts";
+import { checkCommand } from "./cli/check.ts";
+import { profilesCommand } from "./cli/profiles.ts";
 
 const COMMANDS: Record<string, Command> = {
   version: {
@@ -23,6 +25,8 @@ const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   keygen: keygenCommand,
   verify: verifyCommand,
+  check: checkCommand,
+  profiles: profilesCommand,
 };
 
 function usage(): string {

@@ -44,11 +44,13 @@ export function parseHostFile(raw: unknown, where: string): HostFile {
   return { id: o.id, title: o.title, facts };
 }
 
+/** The canonical JSON text a host's digest is computed over (id and facts). */
+export function hostCanonical(f: HostFile): string {
+  return canonicalJson({ id: f.id, facts: f.facts as unknown as Json });
+}
+
 export function buildHost(f: HostFile): Host {
-  return {
-    ...f,
-    digest: sha256Hex(canonicalJson({ id: f.id, facts: f.facts as unknown as Json })),
-  };
+  return { ...f, digest: sha256Hex(hostCanonical(f)) };
 }
 
 const BUILTIN = new Map<string, Host>();

@@ -38,6 +38,8 @@ export interface DefaultValue {
   /** Why the value is what it is (or why it is unknown). */
   how: string;
   source: FactSource;
+  /** The fact keys the value was derived from: profile facts, and host facts as "host:<key>". */
+  facts?: string[];
 }
 
 const HOST_SRC = (t: Target, key: string): FactSource =>
@@ -71,14 +73,20 @@ export function idRegDefault(t: Target, id: bigint, features: number[]): Default
   let v = hostHex(t.host, hostKey);
   if (v === undefined) {
     if (/^S3_0_C0_C[1-7]_[0-7]$/.test(name)) {
-      return { value: 0n, how: "unallocated ID register: RAZ", source: RESET_SOURCE };
+      return { value: 0n, how: "unallocated ID register: RAZ", source: RESET_SOURCE, facts: [] };
     }
-    return { how: `host ${t.host.id} does not give ${name}`, source: HOST_SRC(t, hostKey) };
+    return {
+      how: `host ${t.host.id} does not give ${name}`,
+      source: HOST_SRC(t, hostKey),
+      facts: [`host:${hostKey}`],
+    };
   }
   const applied: string[] = [];
+  const used = [`host:${hostKey}`];
   let source = HOST_SRC(t, hostKey);
   for (const [key, f] of Object.entries(t.profile.facts)) {
     if (!key.startsWith(`idshow.${name}.`)) continue;
+    used.push(key);
     const field = key.slice(`idshow.${name}.`.length);
     const r = f.value as ShowRule;
     const hidden = r.zero ||
@@ -107,6 +115,7 @@ export function idRegDefault(t: Target, id: bigint, features: number[]): Default
     value: v,
     how: applied.length ? `host value sanitised (${applied.join(", ")})` : "host value",
     source,
+    facts: used,
   };
 }
 
@@ -162,8 +171,12 @@ export function registerDefault(
   const hostReg = (key: string, what: string): DefaultValue => {
     const v = hostHex(t.host, key);
     return v === undefined
-      ? { how: `host ${t.host.id} does not give ${what}`, source: HOST_SRC(t, key) }
-      : { value: v, how: `host ${what}`, source: HOST_SRC(t, key) };
+      ? {
+        how: `host ${t.host.id} does not give ${what}`,
+        source: HOST_SRC(t, key),
+        facts: [`host:${key}`],
+      }
+      : { value: v, how: `host ${what}`, source: HOST_SRC(t, key), facts: [`host:${key}`] };
   };
   switch (id) {
     case sysreg(3, 0, 0, 0, 0):
@@ -175,19 +188,36 @@ export function registerDefault(
     case sysreg(3, 3, 0, 0, 1):
       return hostReg("ctr", "CTR_EL0");
     case sysreg(3, 0, 0, 0, 5):
-      return { value: resetMpidr(vcpuIndex), how: "reset_mpidr", source: RESET_SOURCE };
+      return { value: resetMpidr(vcpuIndex), how: "reset_mpidr", source: RESET_SOURCE, facts: [] };
     case sysreg(3, 1, 0, 0, 1): {
       const f = must<string>(p, "cache.clidr");
       if (f.value === "physical") {
-        return { ...hostReg("cache.clidr", "CLIDR_EL1"), source: f.source };
+        return {
+          ...hostReg("cache.clidr", "CLIDR_EL1"),
+          source: f.source,
+          facts: ["cache.clidr", "host:cache.clidr"],
+        };
       }
       if (f.value === "host-reported") {
-        return { ...hostReg("cache.reportedClidr", "CLIDR_EL1 as reported"), source: f.source };
+        return {
+          ...hostReg("cache.reportedClidr", "CLIDR_EL1 as reported"),
+          source: f.source,
+          facts: ["cache.clidr", "host:cache.reportedClidr"],
+        };
       }
       const ctr = hostHex(t.host, "ctr");
       return ctr === undefined
-        ? { how: "fabricated from CTR_EL0, which the host does not give", source: f.source }
-        : { value: fabricatedClidr(ctr), how: "fabricated from CTR_EL0", source: f.source };
+        ? {
+          how: "fabricated from CTR_EL0, which the host does not give",
+          source: f.source,
+          facts: ["cache.clidr", "host:ctr"],
+        }
+        : {
+          value: fabricatedClidr(ctr),
+          how: "fabricated from CTR_EL0",
+          source: f.source,
+          facts: ["cache.clidr", "host:ctr"],
+        };
     }
     case TIMER_CTL:
     case PTIMER_CTL: {
@@ -196,20 +226,26 @@ export function registerDefault(
         value: f.value ? 4n : 0n,
         how: f.value ? "ENABLE=0, ISTATUS=1" : "0",
         source: f.source,
+        facts: ["timer.ctlIstatusWhenDisabled"],
       };
     }
     case TIMER_CVAL:
     case PTIMER_CVAL:
-      return { value: 0n, how: "reset 0", source: RESET_SOURCE };
+      return { value: 0n, how: "reset 0", source: RESET_SOURCE, facts: [] };
     case TIMER_CNT:
     case PTIMER_CNT:
-      return { how: "the counter depends on elapsed time", source: RESET_SOURCE };
+      return { how: "the counter depends on elapsed time", source: RESET_SOURCE, facts: [] };
     case OSLSR_EL1:
-      return { value: 0x8n, how: "OSLM implemented, OS lock clear", source: RESET_SOURCE };
+      return {
+        value: 0x8n,
+        how: "OSLM implemented, OS lock clear",
+        source: RESET_SOURCE,
+        facts: [],
+      };
     case sysreg(3, 3, 9, 12, 0):
       return hostReg("pmu.pmcr", "PMCR_EL0 reset value");
     case core(CORE_OFFSET.PSTATE):
-      return { value: RESET_PSTATE, how: "EL1h, DAIF masked", source: RESET_SOURCE };
+      return { value: RESET_PSTATE, how: "EL1h, DAIF masked", source: RESET_SOURCE, facts: [] };
     case SVE_VLS: {
       const vqs = (t.host.facts["sve.vqs"]?.value as number[] | undefined) ?? [];
       let bits = 0n;
@@ -229,6 +265,7 @@ export function registerDefault(
         return {
           ...hostReg(`cache.ccsidr.${csselr}`, `CCSIDR for CSSELR ${csselr}`),
           source: f.source,
+          facts: ["cache.ccsidr", `host:cache.ccsidr.${csselr}`],
         };
       }
       const ctr = hostHex(t.host, "ctr");
@@ -238,6 +275,7 @@ export function registerDefault(
           value: fabricatedCcsidr(ctr, csselr),
           how: "fabricated from the minimum line size",
           source: f.source,
+          facts: ["cache.ccsidr", "host:ctr"],
         };
     }
     case COPROC.FW: {
@@ -245,20 +283,36 @@ export function registerDefault(
       if (n === 0) {
         const f = must<string>(p, "psci.default");
         const v = features.includes(VCPU_FEATURE.PSCI_0_2) ? f.value : "0.1";
-        return { value: psciVersionValue(v), how: `PSCI ${v}`, source: f.source };
+        return {
+          value: psciVersionValue(v),
+          how: `PSCI ${v}`,
+          source: f.source,
+          facts: ["psci.default"],
+        };
       }
       const lvl = hostNum(t.host, `smccc.wa${n}`);
       return lvl === undefined
         ? {
           how: `host ${t.host.id} does not give its workaround-${n} level`,
           source: HOST_SRC(t, `smccc.wa${n}`),
+          facts: [`host:smccc.wa${n}`],
         }
-        : { value: BigInt(lvl), how: `host level`, source: HOST_SRC(t, `smccc.wa${n}`) };
+        : {
+          value: BigInt(lvl),
+          how: `host level`,
+          source: HOST_SRC(t, `smccc.wa${n}`),
+          facts: [`host:smccc.wa${n}`],
+        };
     }
     case COPROC.FW_FEAT_BMAP: {
       const f = fact<{ supported: number; reset: number }>(p, `bitmap.${Number(id & 0xffffn)}`);
       return f
-        ? { value: BigInt(f.value.reset), how: "reset value", source: f.source }
+        ? {
+          value: BigInt(f.value.reset),
+          how: "reset value",
+          source: f.source,
+          facts: [`bitmap.${Number(id & 0xffffn)}`],
+        }
         : { how: "no such bitmap", source: RESET_SOURCE };
     }
   }

@@ -281,7 +281,7 @@ function idReg(c: RegContext, id: bigint, value: bigint): Judgement {
     : "no field is writable";
   return fail(
     "EINVAL",
-    `${p.id} rejects a value that differs from the target's ${hex(target)} (${
+    `${p.id} rejects a value that differs from the target's ${hex(target)} [${d.how}] (${
       bad.join("; ")
     }); ${rule}`,
     src,

@@ -229,15 +229,18 @@ export function timeline(): readonly (Patch & { release: string })[] {
   return TIMELINE.changes;
 }
 
+/** The canonical JSON text a profile's digest is computed over (id, release, kernel, facts). */
+export function profileCanonical(p: Omit<Profile, "digest">): string {
+  return canonicalJson({
+    id: p.id,
+    release: p.release,
+    kernel: p.kernel ?? null,
+    facts: p.facts as unknown as Json,
+  });
+}
+
 function digestOf(p: Omit<Profile, "digest">): string {
-  return sha256Hex(
-    canonicalJson({
-      id: p.id,
-      release: p.release,
-      kernel: p.kernel ?? null,
-      facts: p.facts as unknown as Json,
-    }),
-  );
+  return sha256Hex(profileCanonical(p));
 }
 
 /**
