@@ -14,9 +14,10 @@ import { register } from "./route.ts";
 import { Services } from "./services.ts";
 import { META_ROUTES } from "./routes/meta.ts";
 import { LEDGER_ROUTES } from "./routes/verdicts_ledger.ts";
+import { PROFILE_ROUTES } from "./routes/profiles.ts";
 
 /** Every route of the service, in the order the OpenAPI document lists them. */
-export const ROUTES: readonly RouteDef[] = [...META_ROUTES, ...LEDGER_ROUTES];
+export const ROUTES: readonly RouteDef[] = [...META_ROUTES, ...LEDGER_ROUTES, ...PROFILE_ROUTES];
 
 const OPENAPI_ROUTE: RouteDef = {
   method: "get",
