@@ -1,0 +1,179 @@
+/**
+ * From the restore model's answer for one target (EffectiveState: what the kernel holds after
+ * the restore) to a DriftSide: the emulator machine configured as that kernel on that host, and
+ * the state writes that put the held values into it.
+ *
+ * Division of labour: the restore model has already applied every acceptance rule (rejected and
+ * ignored writes keep the target's value, accepted ones take the saved value, the IIDR revision is
+ * the effective one), so the writes here are raw and the emulator's own uaccess gate for GICv2
+ * IGROUPR is switched off; what the emulator adds is the guest's view (MRS, MMIO, HVC).
+ */
+import type { FactSource } from "../findings.ts";
+import type { GicOptions, MachineConfig } from "../machine.ts";
+import type { EffectiveState } from "../kvm/effective.ts";
+import { mpidrAttr, VGIC_GRP } from "../kvm/plan.ts";
+import { kvmIidr } from "../kvm/rules_vgic.ts";
+import { hostBool, hostHex, hostNum } from "../hosts/loader.ts";
+import type { Target } from "../profiles/types.ts";
+import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
+import { COPROC, regCoproc, sysreg } from "../../snapshots/kvm/ids.ts";
+import type { DriftSide, StateWrite } from "./side.ts";
+
+/** Distributor offsets that are identification, not state (never replayed). */
+function isDistId(model: "v2" | "v3", off: number): boolean {
+  if (off === 0x4 || off === 0x8 || off === 0xc) return true; // TYPER, IIDR, TYPER2
+  return model === "v3" ? off >= 0xffd0 : off >= 0xfd0; // PIDR/CIDR blocks
+}
+
+/** Which profile fact cites each rule topic (first present wins). */
+const TOPIC_FACTS: Record<string, string[]> = {
+  "vgic.iidr": ["vgic.iidr.honoured", "vgic.iidr.accepted", "vgic.iidr.defaultRevision"],
+  "vgic.groups": ["vgic.groups.configurable", "vgic.groups.v2UserWritable"],
+  psci: ["psci.default", "psci.accepted"],
+  cache: ["cache.clidr", "cache.writable"],
+  timer: ["timer.counterOffset"],
+  bitmap: ["bitmap.0"],
+  idregs: ["idwrite.default"],
+  impid: ["impid.writableCap"],
+};
+
+function topicFacts(t: Target): Record<string, FactSource> {
+  const out: Record<string, FactSource> = {};
+  for (const [topic, keys] of Object.entries(TOPIC_FACTS)) {
+    const k = keys.find((k) => t.profile.facts[k] !== undefined);
+    if (k) out[topic] = t.profile.facts[k].source;
+  }
+  return out;
+}
+
+const PSCI = (v: string) => {
+  const [a, b] = v.split(".").map(Number);
+  return (BigInt(a) << 16n) | BigInt(b);
+};
+
+/** What the target kernel's firmware offers (wasm devices.rs FW_FIELD indices). */
+function firmwareFields(t: Target, s: Snapshot, e: EffectiveState) {
+  const f: { field: number; value: bigint }[] = [];
+  const facts = t.profile.facts;
+  const accepted = facts["psci.accepted"]?.value as string[] | undefined;
+  if (accepted?.length) {
+    f.push({
+      field: 1,
+      value: accepted.map(PSCI).reduce((a, b) => a > b ? a : b),
+    });
+  }
+  const psci02 = s.vcpus[0]?.features.includes(VCPU_FEATURE.PSCI_0_2) ?? true;
+  f.push({ field: 2, value: psci02 ? 1n : 0n });
+  const wa = ["smccc.wa1", "smccc.wa2", "smccc.wa3"];
+  wa.forEach((k, i) => {
+    const v = hostNum(t.host, k);
+    if (v !== undefined) f.push({ field: 3 + i, value: BigInt(v) });
+  });
+  let bmapRegs = 0;
+  for (let n = 0; n < 4; n++) {
+    const b = facts[`bitmap.${n}`]?.value as { supported: number } | undefined;
+    if (b) {
+      bmapRegs = n + 1;
+      f.push({ field: 11 + n, value: BigInt(b.supported) });
+    }
+  }
+  f.push({ field: 15, value: BigInt(bmapRegs) });
+  for (const [n, v] of e.firmware.bitmaps) f.push({ field: 7 + n, value: v });
+  if (e.firmware.psciVersion !== undefined) f.push({ field: 0, value: e.firmware.psciVersion });
+  return f;
+}
+
+function gicOptions(t: Target, s: Snapshot, e: EffectiveState): GicOptions | undefined {
+  const v = e.vgic;
+  if (!v) return undefined;
+  const o: GicOptions = {
+    model: v.model === "v3" ? 3 : 2,
+    nrIrqs: s.vm.vgic?.nrIrqs,
+    iidr: kvmIidr(v.iidrRevision),
+    groupMode: v.guestGroupsWritable ? "writable" : v.model === "v3" ? "rao-wi" : "raz-wi",
+    v2GroupsUserWritableNeedsIidr: false,
+  };
+  const pri = hostNum(t.host, "gic.priBits");
+  const id = hostNum(t.host, "gic.idBits");
+  if (pri !== undefined) o.priBits = pri;
+  if (id !== undefined) o.idBits = id;
+  if (t.host.facts["gic.seis"]) o.seis = hostBool(t.host, "gic.seis");
+  if (t.host.facts["gic.a3v"]) o.a3v = hostBool(t.host, "gic.a3v");
+  return o;
+}
+
+const MPIDR_EL1 = sysreg(3, 0, 0, 0, 5);
+/** KVM_MP_STATE_STOPPED (uapi kvm.h). */
+const MP_STATE_STOPPED = 1;
+
+/** The DriftSide for `target`, holding `effective` (the restore model's answer for it). */
+export function driftSide(
+  target: Target,
+  snapshot: Snapshot,
+  effective: EffectiveState,
+): DriftSide {
+  const n = snapshot.vcpus.length;
+  const mpidrs = snapshot.vcpus.map((c, k) => effective.vcpus[k]?.get(MPIDR_EL1) ?? c.mpidr);
+  const config: MachineConfig = {
+    vcpus: n,
+    ram: [],
+    mpidrs,
+    gic: gicOptions(target, snapshot, effective),
+    firmwareFields: firmwareFields(target, snapshot, effective),
+  };
+  const cntfrq = hostHex(target.host, "cntfrq");
+  if (cntfrq !== undefined) config.cntfrq = Number(cntfrq);
+  const pmu = snapshot.vcpus[0]?.features.includes(VCPU_FEATURE.PMU_V3);
+  const counters = hostNum(target.host, "pmu.counters");
+  if (pmu && counters !== undefined) config.pmcrN = counters;
+
+  const writes: StateWrite[] = [];
+  effective.vcpus.forEach((regs, k) => {
+    for (const [id, value] of regs) {
+      const c = regCoproc(id);
+      // Firmware registers are VM-wide and configured as firmware fields above.
+      if (c === COPROC.FW || c === COPROC.FW_FEAT_BMAP) continue;
+      writes.push({ kind: "one-reg", vcpu: k, id, value });
+    }
+  });
+  const v = effective.vgic;
+  if (v) {
+    for (const [off, value] of v.dist) {
+      if (isDistId(v.model, off)) continue;
+      writes.push({
+        kind: "device-attr",
+        group: VGIC_GRP.DIST_REGS,
+        attr: BigInt(off),
+        value: BigInt(value),
+      });
+    }
+    v.redist.forEach((m, k) => {
+      const aff = mpidrAttr(mpidrs[k]) << 32n;
+      for (const [off, value] of m) {
+        writes.push({
+          kind: "device-attr",
+          group: VGIC_GRP.REDIST_REGS,
+          attr: aff | BigInt(off),
+          value: BigInt(value),
+        });
+      }
+    });
+    v.icc.forEach((m, k) => {
+      const aff = mpidrAttr(mpidrs[k]) << 32n;
+      for (const [enc, value] of m) {
+        writes.push({
+          kind: "device-attr",
+          group: VGIC_GRP.CPU_SYSREGS,
+          attr: aff | BigInt(enc),
+          value,
+        });
+      }
+    });
+  }
+  snapshot.vcpus.forEach((c, k) => {
+    if (c.mpState === MP_STATE_STOPPED) {
+      writes.push({ kind: "mp-state", vcpu: k, state: "stopped" });
+    }
+  });
+  return { id: target.id, config, writes, facts: topicFacts(target) };
+}
