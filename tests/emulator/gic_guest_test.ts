@@ -361,3 +361,100 @@ oracleTest({
     }
   },
 });
+
+/** One vCPU, IRQs masked, polling the CPU interface: SPIs 40/41/42 at priorities 0x80/0x40/0x20
+ * show acknowledge order, preemption by group priority, HPPIR, EOI with and without EOImode, and
+ * ICC_DIR. Then two registers where KVM and QEMU differ: a 0xff priority read back and
+ * ICC_CTLR_EL1 (PRIbits). */
+const PRIORITY_GUEST = `
+_start:
+  ldr   x9, =DATA
+  ldr   x1, =GICD
+  mov   w2, #0x12
+  str   w2, [x1]
+  mov   w2, #-1
+  str   w2, [x1, #0x84]
+  str   xzr, [x1, #0x6140]
+  str   xzr, [x1, #0x6148]
+  str   xzr, [x1, #0x6150]
+  mov   w2, #0x80
+  strb  w2, [x1, #0x428]
+  mov   w2, #0x40
+  strb  w2, [x1, #0x429]
+  mov   w2, #0x20
+  strb  w2, [x1, #0x42a]
+  mov   w2, #0x700
+  str   w2, [x1, #0x104]
+  mov   x2, #0xf0
+  msr   S3_0_C4_C6_0, x2
+  mov   x2, #1
+  msr   S3_0_C12_C12_7, x2
+  isb
+  mov   w2, #0x300
+  str   w2, [x1, #0x204]
+  dsb   sy
+  isb
+  mrs   x3, S3_0_C12_C12_0
+  str   x3, [x9, #0x00]
+  mrs   x3, S3_0_C12_C11_3
+  str   x3, [x9, #0x08]
+  mrs   x3, S3_0_C12_C12_0
+  str   x3, [x9, #0x10]
+  mrs   x3, S3_0_C12_C12_2
+  str   x3, [x9, #0x18]
+  mov   w2, #0x400
+  str   w2, [x1, #0x204]
+  dsb   sy
+  isb
+  mrs   x3, S3_0_C12_C12_0
+  str   x3, [x9, #0x20]
+  msr   S3_0_C12_C12_1, x3
+  isb
+  mrs   x3, S3_0_C12_C11_3
+  str   x3, [x9, #0x28]
+  mov   x3, #41
+  msr   S3_0_C12_C12_1, x3
+  mrs   x4, S3_0_C12_C12_4
+  orr   x4, x4, #2
+  msr   S3_0_C12_C12_4, x4
+  isb
+  mrs   x3, S3_0_C12_C12_0
+  str   x3, [x9, #0x30]
+  msr   S3_0_C12_C12_1, x3
+  isb
+  mrs   x4, S3_0_C12_C11_3
+  str   x4, [x9, #0x38]
+  ldr   w4, [x1, #0x304]
+  str   x4, [x9, #0x40]
+  msr   S3_0_C12_C11_1, x3
+  isb
+  ldr   w4, [x1, #0x304]
+  str   x4, [x9, #0x48]
+  mov   w2, #0xff
+  strb  w2, [x1, #0x42b]
+  ldrb  w4, [x1, #0x42b]
+  str   x4, [x9, #0x50]
+  mrs   x4, S3_0_C12_C12_4
+  str   x4, [x9, #0x58]
+  b     finish
+`;
+
+oracleTest({
+  name:
+    "gic guest on QEMU virt (TCG GICv3): priorities, preemption, HPPIR, EOImode and DIR as the wasm machine",
+  needs: [AARCH64_BINUTILS, QEMU_SYSTEM],
+  fn: async () => {
+    const qemu = await runOnQemu(await assemble(PRIORITY_GUEST, true), 3, 1);
+    const m = await boot(await assemble(PRIORITY_GUEST), { vcpus: 1, gic: { model: 3 } });
+    assertEquals(m.run(0, 100_000).reason, "system-off");
+    const wasm = dataWords(m);
+    agree(qemu, wasm, [0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40, 0x48]);
+    assertEquals(wasm.slice(0, 10), [41n, 0x40n, 1023n, 40n, 42n, 0x40n, 40n, 0xffn, 0x100n, 0n]);
+    // KVM keeps five priority bits (VGIC_PRI_BITS); QEMU's distributor keeps all eight.
+    assertEquals(wasm[0x50 / 8], 0xf8n);
+    assertEquals(qemu[0x50 / 8], 0xffn);
+    // ICC_CTLR_EL1: the wasm machine has KVM's five virtual priority bits (PRIbits = 4), EOImode
+    // now set, A3V.
+    assertEquals(wasm[0x58 / 8], 0x8402n);
+  },
+});
