@@ -15,7 +15,7 @@ import { mpidrAttr, VGIC_GRP } from "../kvm/plan.ts";
 import { kvmIidr } from "../kvm/rules_vgic.ts";
 import { hostBool, hostHex, hostNum } from "../hosts/loader.ts";
 import type { Target } from "../profiles/types.ts";
-import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
+import { regValue, type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
 import { COPROC, regCoproc, sysreg } from "../../snapshots/kvm/ids.ts";
 import type { DriftSide, StateWrite } from "./side.ts";
 
@@ -103,6 +103,8 @@ function gicOptions(t: Target, s: Snapshot, e: EffectiveState): GicOptions | und
 }
 
 const MPIDR_EL1 = sysreg(3, 0, 0, 0, 5);
+/** KVM_REG_ARM_TIMER_CNT (KVM's name; CNTV_CVAL_EL0's encoding, api.rst). */
+const TIMER_CNT = sysreg(3, 3, 14, 3, 2);
 /** KVM_MP_STATE_STOPPED (uapi kvm.h). */
 const MP_STATE_STOPPED = 1;
 
@@ -168,6 +170,18 @@ export function driftSide(
           value,
         });
       }
+    });
+  }
+  // KVM_ARM_SET_COUNTER_OFFSET (6.4+): counters read host counter - offset, and later CNT writes
+  // are ignored. The host counter at restore time is not knowable here, so the offset is taken
+  // to continue the saved counter (what a VMM computes it for); without a saved counter the
+  // machine's own counter (0 at creation) stands for the host's.
+  const t = effective.timer;
+  if (t.counterOffsetApplied && t.counterOffset !== undefined) {
+    snapshot.vcpus.forEach((c, k) => {
+      const saved = regValue(c, TIMER_CNT);
+      const value = saved ?? BigInt.asUintN(64, -t.counterOffset!);
+      writes.push({ kind: "one-reg", vcpu: k, id: TIMER_CNT, value });
     });
   }
   snapshot.vcpus.forEach((c, k) => {

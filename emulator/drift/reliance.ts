@@ -169,11 +169,13 @@ function sveFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
       kind: "sve-state",
       vcpu: k,
       severity: "breaking",
-      explanation: `SVE state is live (${sveRegs} non-zero SVE register(s), ZCR_EL1 ${
-        hex(zcr)
-      }) but the target hides SVE (ID_AA64PFR0_EL1 ${
+      explanation: `${
+        sveRegs > 0 || zcr !== 0n
+          ? `SVE state is live (${sveRegs} non-zero SVE register(s), ZCR_EL1 ${hex(zcr)})`
+          : "the vCPU was created with SVE (KVM_ARM_VCPU_SVE)"
+      } but the target hides SVE (ID_AA64PFR0_EL1 ${
         hex(pfr0)
-      }): the vector state is lost and SVE instructions in the guest UNDEF`,
+      }): the vector state is lost and SVE instructions the guest uses UNDEF`,
       fact,
     });
   });

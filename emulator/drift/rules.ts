@@ -494,6 +494,17 @@ export const DRIFT_RULES: readonly DriftRule[] = [
       const p = presence("ICC_CTLR_EL1", s, t);
       if (p) return p;
       const pri = (v: bigint) => ((v >> 8n) & 7n) + 1n;
+      // EOImode (bit 1) is the guest's own choice of how it completes interrupts.
+      if (((s.value ^ t.value) & 2n) !== 0n) {
+        return {
+          severity: "breaking",
+          explanation:
+            `ICC_CTLR_EL1 ${show(s)} → ${show(t)}: the EOImode the guest set (${
+              (s.value >> 1n) & 1n
+            }) is not what it gets (${(t.value >> 1n) & 1n}); its EOIR/DIR sequence no longer ` +
+            `deactivates interrupts the way it expects`,
+        };
+      }
       return {
         severity: pri(t.value) < pri(s.value) ? "breaking" : "notable",
         explanation: `ICC_CTLR_EL1 ${show(s)} → ${show(t)} (priority bits ${pri(s.value)} → ${
