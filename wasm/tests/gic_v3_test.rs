@@ -485,6 +485,15 @@ fn cpu_sysregs_attr_checks() {
     g.set_attr(GRP_CPU_SYSREGS, at(0, icc_igrpen1() as u64), 1).unwrap();
     assert_eq!(g.sysreg_read(0, icc_pmr()), Some(0xf0));
     assert_eq!(g.sysreg_read(0, icc_igrpen1()), Some(1));
+    // Binary points: userspace reads KVM's VMCR, 0 after reset (as real 6.1/6.12 kernels do);
+    // the guest sees the minimums for five priority bits.
+    assert_eq!(g.get_attr(GRP_CPU_SYSREGS, at(0, icc_bpr0() as u64)), Ok(0));
+    assert_eq!(g.get_attr(GRP_CPU_SYSREGS, at(0, icc_bpr1() as u64)), Ok(0));
+    assert_eq!(g.sysreg_read(0, icc_bpr0()), Some(2));
+    assert_eq!(g.sysreg_read(0, icc_bpr1()), Some(3));
+    g.set_attr(GRP_CPU_SYSREGS, at(0, icc_bpr1() as u64), 5).unwrap();
+    assert_eq!(g.get_attr(GRP_CPU_SYSREGS, at(0, icc_bpr1() as u64)), Ok(5));
+    assert_eq!(g.sysreg_read(0, icc_bpr1()), Some(5));
 }
 
 #[test]

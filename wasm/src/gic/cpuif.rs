@@ -26,6 +26,9 @@ pub struct CpuIf {
     pub num_pri_bits: u8,
     pub num_id_bits: u8,
     pub pmr: u8,
+    /// Binary points as KVM's VMCR holds them (`vgic_vmcr.bpr` / `abpr`). KVM resets the VMCR
+    /// to 0 and userspace reads it raw (a real 6.1/6.12 reads ICC_BPR0/1_EL1 0x0 after init,
+    /// tests/fixtures/oracle); the guest's ICV_BPRn_EL1 never show less than the minimum.
     pub bpr0: u8,
     pub bpr1: u8,
     pub cbpr: bool,
@@ -43,7 +46,7 @@ impl CpuIf {
     /// KVM resets ICH_VMCR to 0 "so that the GIC will restore the binary points to their reset
     /// values" (vgic_v3_enable); the reset binary points are the minimums.
     pub fn new(pri_bits: u8, id_bits: u8) -> CpuIf {
-        let mut c = CpuIf {
+        CpuIf {
             pri_bits,
             id_bits,
             num_pri_bits: pri_bits,
@@ -57,10 +60,7 @@ impl CpuIf {
             apr: [[0; 4]; 2],
             ackctl: false,
             fiqen: false,
-        };
-        c.set_bpr0(0);
-        c.set_bpr1(0);
-        c
+        }
     }
 
     /// Implemented priority bits as a mask of the priority byte.
@@ -74,6 +74,17 @@ impl CpuIf {
         7 - self.pri_bits.min(7)
     }
 
+    /// ICV_BPR0_EL1 as the guest sees it.
+    pub fn guest_bpr0(&self) -> u8 {
+        self.bpr0.max(self.min_bpr0())
+    }
+
+    /// ICV_BPR1_EL1 (CBPR clear) as the guest sees it: the minimum is one more than BPR0's.
+    pub fn guest_bpr1(&self) -> u8 {
+        self.bpr1.max(self.min_bpr0() + 1)
+    }
+
+    /// A guest write: the hardware stores the minimum for anything below it.
     pub fn set_bpr0(&mut self, v: u8) {
         self.bpr0 = (v & 7).max(self.min_bpr0());
     }
@@ -112,7 +123,7 @@ impl CpuIf {
     /// BPR1 unless CBPR, in which case BPR0 governs both.
     fn group_prio(&self, group: u8, prio: u8) -> u8 {
         let p = prio & self.pri_mask();
-        let shift = if group == 0 || self.cbpr { self.bpr0 + 1 } else { self.bpr1 };
+        let shift = if group == 0 || self.cbpr { self.guest_bpr0() + 1 } else { self.guest_bpr1() };
         if shift >= 8 {
             0
         } else {

@@ -55,8 +55,11 @@ pub fn read(gic: &mut Gic, cpu: usize, who: Who, off: u32, size: u32) -> u64 {
         // ("we expose the upper five bits of priority mask to userspace using the lower bits").
         GICC_PMR if who == Who::User => (c.pmr >> 3) as u32,
         GICC_PMR => c.pmr as u32,
-        GICC_BPR => c.bpr0 as u32,
-        GICC_ABPR => c.bpr1 as u32,
+        // Userspace sees GICH_VMCR's VMBP/VMABP as stored, the guest the clamped GICV view.
+        GICC_BPR if who == Who::User => c.bpr0 as u32,
+        GICC_ABPR if who == Who::User => c.bpr1 as u32,
+        GICC_BPR => c.guest_bpr0() as u32,
+        GICC_ABPR => c.guest_bpr1() as u32,
         GICC_APR0 => c.apr[0][0],
         0xd4..=0xdc => 0,
         GICC_IIDR => KVM_GICC_IIDR,
@@ -100,6 +103,8 @@ pub fn write(gic: &mut Gic, cpu: usize, who: Who, off: u32, size: u32, val: u64)
         }
         GICC_PMR if who == Who::User => gic.cpus[cpu].set_pmr(((v & 0x1f) << 3) as u8),
         GICC_PMR => gic.cpus[cpu].set_pmr(v as u8),
+        GICC_BPR if who == Who::User => gic.cpus[cpu].bpr0 = (v & 7) as u8,
+        GICC_ABPR if who == Who::User => gic.cpus[cpu].bpr1 = (v & 7) as u8,
         GICC_BPR => gic.cpus[cpu].set_bpr0(v as u8),
         GICC_ABPR => gic.cpus[cpu].set_bpr1(v as u8),
         GICC_APR0 => gic.cpus[cpu].apr[0][0] = v,

@@ -114,12 +114,14 @@ fn ctlr_read(gic: &Gic, c: &CpuIf, user: bool) -> u64 {
     v
 }
 
-/// BPR1 read: with CBPR set it reads BPR0 + 1, saturated at 7 (IHI0069 §12.2.5; access_gic_bpr1).
-fn bpr1_read(c: &CpuIf) -> u64 {
+/// BPR1 read: with CBPR set it reads BPR0 + 1, saturated at 7 (IHI0069 ICC_BPR1_EL1;
+/// access_gic_bpr1). The guest sees the hardware's clamped values, userspace the VMCR's.
+fn bpr1_read(c: &CpuIf, user: bool) -> u64 {
+    let (b0, b1) = if user { (c.bpr0, c.bpr1) } else { (c.guest_bpr0(), c.guest_bpr1()) };
     if c.cbpr {
-        (c.bpr0 as u64 + 1).min(7)
+        (b0 as u64 + 1).min(7)
     } else {
-        c.bpr1 as u64
+        b1 as u64
     }
 }
 
@@ -133,8 +135,8 @@ pub fn guest_read(gic: &mut Gic, cpu: usize, enc: u32) -> Option<u64> {
     let c = &gic.cpus[cpu];
     Some(match row.reg {
         Icc::Pmr => c.pmr as u64,
-        Icc::Bpr0 => c.bpr0 as u64,
-        Icc::Bpr1 => bpr1_read(c),
+        Icc::Bpr0 => c.guest_bpr0() as u64,
+        Icc::Bpr1 => bpr1_read(c, false),
         Icc::Ap0r(n) | Icc::Ap1r(n) => {
             // APRs beyond what PRIbits needs are UNDEFINED.
             if n as usize > c.max_apr_idx() {
@@ -277,18 +279,19 @@ pub fn user_access(gic: &mut Gic, cpu: usize, enc: u32, write: Option<u64>) -> R
             Ok(0)
         }
         (Icc::Pmr, None) => Ok(c.pmr as u64),
+        // access_gic_bpr0/1 store into the VMCR as given (ICC_BPRn_EL1 masks, 3 bits).
         (Icc::Bpr0, Some(v)) => {
-            c.set_bpr0(v as u8);
+            c.bpr0 = (v & 7) as u8;
             Ok(0)
         }
         (Icc::Bpr0, None) => Ok(c.bpr0 as u64),
         (Icc::Bpr1, Some(v)) => {
             if !c.cbpr {
-                c.set_bpr1(v as u8);
+                c.bpr1 = (v & 7) as u8;
             }
             Ok(0)
         }
-        (Icc::Bpr1, None) => Ok(bpr1_read(c)),
+        (Icc::Bpr1, None) => Ok(bpr1_read(c, true)),
         (Icc::Ap0r(n), w) | (Icc::Ap1r(n), w) => {
             // access_gic_aprn: an index beyond vgic_v3_max_apr_idx is -EINVAL, read or write.
             if n as usize > c.max_user_apr_idx() {
