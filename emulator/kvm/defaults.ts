@@ -31,7 +31,7 @@ import {
 import type { Target } from "../profiles/types.ts";
 import { fact, must } from "./facts.ts";
 import { regInventory } from "./inventory.ts";
-import { RESET_PSTATE, RESET_SOURCE, tableReset } from "./resets.ts";
+import { pmuReset, RESET_PSTATE, RESET_SOURCE, tableReset } from "./resets.ts";
 
 export interface DefaultValue {
   value?: bigint;
@@ -242,8 +242,28 @@ export function registerDefault(
         source: RESET_SOURCE,
         facts: [],
       };
-    case sysreg(3, 3, 9, 12, 0):
-      return hostReg("pmu.pmcr", "PMCR_EL0 reset value");
+    case sysreg(3, 3, 9, 12, 0): {
+      const f = must<string>(p, "pmu.pmcrReset");
+      const n = hostNum(t.host, "pmu.counters");
+      if (f.value === "n-only" && features.includes(VCPU_FEATURE.PMU_V3)) {
+        return n === undefined
+          ? {
+            how: "N alone, which the host does not give",
+            source: f.source,
+            facts: ["pmu.pmcrReset", "host:pmu.counters"],
+          }
+          : {
+            value: BigInt(n) << 11n,
+            how: `N=${n} alone`,
+            source: f.source,
+            facts: ["pmu.pmcrReset", "host:pmu.counters"],
+          };
+      }
+      return {
+        ...hostReg("pmu.pmcr", "PMCR_EL0 reset value"),
+        facts: ["pmu.pmcrReset", "host:pmu.pmcr"],
+      };
+    }
     case core(CORE_OFFSET.PSTATE):
       return { value: RESET_PSTATE, how: "EL1h, DAIF masked", source: RESET_SOURCE, facts: [] };
     case SVE_VLS: {
@@ -314,6 +334,18 @@ export function registerDefault(
           facts: [`bitmap.${Number(id & 0xffffn)}`],
         }
         : { how: "no such bitmap", source: RESET_SOURCE };
+    }
+  }
+  if (features.includes(VCPU_FEATURE.PMU_V3)) {
+    const n = hostNum(t.host, "pmu.counters");
+    const v = n === undefined ? undefined : pmuReset(id, n);
+    if (v !== undefined) {
+      return {
+        value: v,
+        how: `PMU reset masked to ${n} counters`,
+        source: RESET_SOURCE,
+        facts: ["host:pmu.counters"],
+      };
     }
   }
   const r = tableReset(id);

@@ -86,18 +86,28 @@ function evalInit(t: Target, features: number[]): Judgement {
     if (!f.value.includes(b)) {
       return {
         outcome: "failed",
-        errno: "EINVAL",
-        reason: `${t.profile.id} does not know vCPU feature ${name}`,
-        source: f.source,
+        errno: "ENOENT",
+        reason:
+          `${t.profile.id} does not offer vCPU feature ${name} (features outside the supported set are -ENOENT)`,
+        source: {
+          cite: f.source.cite +
+            "; oracle captures debian-6.1.json/debian-6.12.json: HAS_EL2 → ENOENT",
+          confidence: f.source.confidence,
+        },
       };
     }
     const hk = FEATURE_HOST[b];
     if (hk && t.host.facts[hk] && !hostBool(t.host, hk)) {
       return {
         outcome: "failed",
-        errno: "EINVAL",
-        reason: `host ${t.host.id} lacks ${hk.slice(8)} needed for ${name}`,
-        source: t.host.facts[hk].source,
+        errno: "ENOENT",
+        reason: `host ${t.host.id} lacks ${hk.slice(8)}, so KVM does not offer ${name}`,
+        source: {
+          cite: `${
+            t.host.facts[hk].source.cite
+          }; oracle captures: a feature the system does not support is -ENOENT (HAS_EL2 without NV)`,
+          confidence: "I",
+        },
       };
     }
   }

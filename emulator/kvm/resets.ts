@@ -39,6 +39,8 @@ const UNKNOWN: bigint[] = [
   sysreg(3, 3, 9, 14, 3), // PMOVSSET_EL0
   ...Array.from({ length: 31 }, (_, n) => sysreg(3, 3, 14, 8 | (n >> 3), n & 7)),
   ...Array.from({ length: 31 }, (_, n) => sysreg(3, 3, 14, 12 | (n >> 3), n & 7)),
+  sysreg(3, 0, 10, 2, 2), // PIRE0_EL1 (oracle capture debian-6.12.json)
+  sysreg(3, 0, 10, 2, 3), // PIR_EL1
   // Pointer-authentication keys.
   ...Array.from({ length: 8 }, (_, i) => sysreg(3, 0, 2, 1 + (i >> 2), i & 3)),
   sysreg(3, 0, 2, 3, 0),
@@ -63,3 +65,29 @@ export function tableReset(id: bigint): bigint | undefined {
 
 /** KVM's reset PSTATE for an AArch64 EL1 vCPU: EL1h with D, A, I, F masked (reset.c). */
 export const RESET_PSTATE = 0x3c5n;
+
+/**
+ * With a PMU (KVM_ARM_VCPU_PMU_V3) the PMU rows reset to the poison masked to what exists
+ * (sys_regs.c reset_pmu_reg: counters 0..N-1 and the cycle counter, bit 31; reset_pmselr: the
+ * counter index; reset_pmevcntr: 32 bits; reset_pmevtyper: the event type fields). Checked
+ * against oracle captures debian-6.1.json and debian-6.12.json ("pmu-v3" vCPU, N = 6).
+ */
+export function pmuReset(id: bigint, counters: number): bigint | undefined {
+  const counterMask = (1n << 31n) | ((1n << BigInt(counters)) - 1n);
+  const masked = [
+    sysreg(3, 0, 9, 14, 1), // PMINTENSET_EL1
+    sysreg(3, 0, 9, 14, 2), // PMINTENCLR_EL1
+    sysreg(3, 3, 9, 12, 1), // PMCNTENSET_EL0
+    sysreg(3, 3, 9, 12, 2), // PMCNTENCLR_EL0
+    sysreg(3, 3, 9, 12, 3), // PMOVSCLR_EL0
+    sysreg(3, 3, 9, 14, 3), // PMOVSSET_EL0
+  ];
+  if (masked.includes(id)) return RESET_UNKNOWN & counterMask;
+  if (id === sysreg(3, 3, 9, 12, 4)) return 0n; // PMSWINC_EL0
+  if (id === sysreg(3, 3, 9, 12, 5)) return RESET_UNKNOWN & 0x1fn; // PMSELR_EL0
+  for (let n = 0; n < 31; n++) {
+    if (id === sysreg(3, 3, 14, 8 | (n >> 3), n & 7)) return RESET_UNKNOWN & 0xffffffffn;
+    if (id === sysreg(3, 3, 14, 12 | (n >> 3), n & 7)) return RESET_UNKNOWN & 0xc800ffffn;
+  }
+  return undefined;
+}

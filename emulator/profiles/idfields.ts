@@ -56,6 +56,7 @@ const ROWS: [reg: string, field: string, shift: number, signed?: boolean, width?
   ["ID_DFR0_EL1", "MMapTrc", 16],
   ["ID_DFR0_EL1", "MProfDbg", 20],
   ["ID_DFR0_EL1", "PerfMon", 24],
+  ["ID_AA64MMFR1_EL1", "HCX", 40],
   ["ID_AA64ISAR1_EL1", "DPB", 0],
   ["ID_AA64ISAR1_EL1", "APA", 4],
   ["ID_AA64ISAR1_EL1", "API", 8],
@@ -115,7 +116,7 @@ export function fieldsIn(reg: string, mask: bigint): IdField[] {
   for (let shift = 0; shift < 64 && rest !== 0n; shift += 4) {
     const m = 0xfn << BigInt(shift);
     if ((rest & m) !== 0n) {
-      out.push({ reg, field: `bits[${shift + 3}:${shift}]`, shift, width: 4 });
+      out.push({ reg, field: `bits${shift + 3}_${shift}`, shift, width: 4 });
       rest &= ~m;
     }
   }

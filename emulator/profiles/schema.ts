@@ -187,6 +187,11 @@ export const PROFILE_FACTS: { pattern: RegExp; what: string; check: Check }[] = 
     what: "timer CTL reads report ISTATUS while ENABLE is 0",
     check: bool,
   },
+  {
+    pattern: /^pmu\.pmcrReset$/,
+    what: "PMCR_EL0 reset: the host's value, or N alone",
+    check: oneOf("host", "n-only"),
+  },
   { pattern: /^smccc\.filter$/, what: "KVM_ARM_VM_SMCCC_FILTER exists", check: bool },
   { pattern: /^mpstate\.accepted$/, what: "KVM_SET_MP_STATE values", check: intList(0, 15) },
   { pattern: /^vcpu\.features$/, what: "KVM_ARM_VCPU_INIT feature bits", check: intList(0, 31) },

@@ -1,0 +1,97 @@
+/**
+ * Predictions against the real kernels: the oracle captures of Debian 6.1 (6.1.192 and 6.1.176)
+ * and 6.12 (6.12.117) under QEMU 7.2 `-cpu max` with nested virtualization
+ * (tests/fixtures/oracle/, FINDINGS.md). The predicted KVM_GET_REG_LIST and fresh-vCPU values of
+ * each vCPU configuration must equal the capture, and the predicted outcome of every register of
+ * the three Neoverse-N1 fingerprints must equal what the real kernel answered when hostprobe
+ * replayed them.
+ */
+import { assertEquals } from "@std/assert";
+import { resolveTarget } from "../../emulator/target.ts";
+import { evaluateRestore, regInventory, targetDefaults } from "../../emulator/kvm/mod.ts";
+import { regName } from "../../snapshots/kvm/names.ts";
+import { VCPU_FEATURE as F } from "../../snapshots/model.ts";
+import { fingerprint } from "./helpers.ts";
+
+const ORACLE = new URL("../fixtures/oracle/", import.meta.url);
+const load = (f: string) => JSON.parse(Deno.readTextFileSync(new URL(f, ORACLE)));
+
+/** hostprobe's vCPU configurations (hostprobe/capture.ts) as KVM_ARM_VCPU_INIT feature bits. */
+const CONFIGS: Record<string, number[]> = {
+  plain: [],
+  "psci-0.2": [F.PSCI_0_2],
+  "pmu-v3": [F.PSCI_0_2, F.PMU_V3],
+  sve: [F.PSCI_0_2, F.SVE],
+  ptrauth: [F.PSCI_0_2, F.PTRAUTH_ADDRESS, F.PTRAUTH_GENERIC],
+};
+
+const KERNELS: [file: string, profile: string][] = [
+  ["debian-6.1.json", "debian-6.1"],
+  ["debian-6.1.176.json", "debian-6.1"],
+  ["debian-6.12.json", "debian-6.12"],
+];
+
+for (const [file, profile] of KERNELS) {
+  Deno.test(`${profile}@qemu-max-nested: register list and fresh values equal ${file}`, () => {
+    const doc = load(file);
+    const volatile = new Set<string>(
+      (doc.volatile as string[]).map((v) => v.split(" / ")[2]),
+    );
+    const t = resolveTarget(`${profile}@qemu-max-nested`);
+    for (const [cfg, features] of Object.entries(CONFIGS)) {
+      const real = doc.capture.regs[cfg] as Record<string, string>;
+      const predicted = [...regInventory(t, features).keys()].map((id) => `0x${id.toString(16)}`);
+      assertEquals(predicted.sort(), Object.keys(real).sort(), `${cfg}: KVM_GET_REG_LIST`);
+      const d = targetDefaults(t, features);
+      const wrong: string[] = [];
+      for (const [id, v] of Object.entries(real)) {
+        if (volatile.has(id)) continue; // TIMER_CNT / PTIMER_CNT move between two captures
+        const p = d.get(BigInt(id));
+        if (p !== BigInt(v)) {
+          wrong.push(`${regName(BigInt(id))}: real ${v}, predicted ${p?.toString(16)}`);
+        }
+      }
+      assertEquals(wrong, [], `${cfg}: values`);
+    }
+  });
+}
+
+const REPLAYS: [file: string, profile: string][] = [
+  ["debian-6.1.replays.json", "debian-6.1"],
+  ["debian-6.1.176.replays.json", "debian-6.1"],
+  ["debian-6.12.replays.json", "debian-6.12"],
+];
+
+for (const [file, profile] of REPLAYS) {
+  Deno.test(`${profile}@qemu-max-nested: every replayed fingerprint register's outcome equals ${file}`, () => {
+    const replays = load(file).replays as Record<string, { id: string; result: string }[]>;
+    for (const [name, k] of [["n1-5_10", "5.10"], ["n1-6_1", "6.1"], ["n1-6_18", "6.18"]]) {
+      const r = evaluateRestore(fingerprint(k), resolveTarget(`${profile}@qemu-max-nested`), {
+        vmm: "firecracker",
+      });
+      const predicted = new Map(
+        r.operations.filter((o) => o.id).map((
+          o,
+        ) => [o.id!, o.outcome === "failed" ? o.errno : "ok"]),
+      );
+      const differ = replays[name].filter((x) => x.id !== "vcpu_init")
+        .filter((x) => predicted.get(x.id) !== x.result)
+        .map((x) =>
+          `${x.id} ${regName(BigInt(x.id))}: real ${x.result}, predicted ${predicted.get(x.id)}`
+        );
+      assertEquals(differ, [], `${name} onto ${profile}`);
+      assertEquals(
+        predicted.size,
+        replays[name].length - 1,
+        "one prediction per replayed register",
+      );
+    }
+  });
+}
+
+Deno.test("GICD_IIDR revision 2 on the Debian kernels takes effect (a0e6ae45af17 is backported)", () => {
+  for (const file of ["debian-6.1.json", "debian-6.12.json"]) {
+    const real = load(file).capture.iidr["v3 rev2 after init"];
+    assertEquals([real.result, real.readback, real.gicrCtlr], ["ok", "0x4b00243b", "0x0"], file);
+  }
+});
