@@ -69,6 +69,9 @@ function firmwareFields(t: Target, s: Snapshot, e: EffectiveState) {
     const v = hostNum(t.host, k);
     if (v !== undefined) f.push({ field: 3 + i, value: BigInt(v) });
   });
+  // FW registers 0..2 always; WORKAROUND_3 (reg 3, and its ARCH_FEATURES answer) from
+  // a5905d6af492, which the profile lists as the fw-wa3 register group.
+  f.push({ field: 6, value: facts["regs.fw-wa3"] ? 4n : 3n });
   let bmapRegs = 0;
   for (let n = 0; n < 4; n++) {
     const b = facts[`bitmap.${n}`]?.value as { supported: number } | undefined;
