@@ -48,6 +48,7 @@ const RULES: Record<string, Rule> = {
     rest(l, "version", "revision", "beforeInit"),
   ],
   igroupr_v2: (l) => [["igrouprV2", `iidrFirst=${l.iidrFirst} rev=${l.revision ?? "-"}`], rest(l)],
+  igroupr_v2_lazy: (l) => [["igrouprV2", "iidrFirst=1 rev=2 without CTRL_INIT"], rest(l)],
   fw_default: (l) => [["firmware", "defaults", s(l.set), s(l.name)], valueOr(l)],
   psci_set: (l) => [["firmware", "psciSet", s(l.set), s(l.version)], s(l.result)],
   bmap_set: (l) => [["firmware", "bitmapSet", s(l.id), s(l.value ?? "-")], s(l.result)],

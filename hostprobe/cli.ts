@@ -1,7 +1,8 @@
 /**
  * `deno task oracle <command>`: the real-kernel oracle from the command line.
  *
- *   fixtures [<kernel>…]            capture each kernel twice, write tests/fixtures/oracle/
+ *   fixtures [<kernel>…] [--gicv2|--gicv3]
+ *                                   capture each kernel twice, write tests/fixtures/oracle/
  *   capture <kernel> [--out FILE]   one capture, as a keyed document (JSON)
  *   replay <kernel> <plan-file>…    replay restore plans (hostprobe/PLAN.md), print each result
  *
@@ -19,7 +20,7 @@ function kernelArg(k: string | undefined): KernelName {
   return k as KernelName;
 }
 
-const USAGE = `usage: deno task oracle fixtures [<kernel>…]
+const USAGE = `usage: deno task oracle fixtures [<kernel>…] [--gicv2|--gicv3]
        deno task oracle capture <kernel> [--out FILE]
        deno task oracle replay <kernel> <plan-file>…
 kernels: ${Object.keys(KERNELS).join(", ")}`;
@@ -28,11 +29,17 @@ export async function main(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   switch (cmd) {
     case "fixtures": {
-      const kernels = rest.length ? rest.map(kernelArg) : (Object.keys(KERNELS) as KernelName[]);
-      // all known kernels by default, the pinned older builds included
+      // all known kernels by default (the pinned older builds included), on the GICv3 host and,
+      // for the metapackage kernels, on the GICv2 host too; --gicv2 / --gicv3 picks one
+      const gics = rest.includes("--gicv2") ? [2] : rest.includes("--gicv3") ? [3] : [3, 2];
+      const names = rest.filter((a) => !a.startsWith("--"));
+      const kernels = names.length ? names.map(kernelArg) : (Object.keys(KERNELS) as KernelName[]);
       for (const k of kernels) {
-        const written = await writeFixtures(k);
-        console.log(`${k}: wrote ${written.join(", ")}`);
+        for (const gic of gics as (2 | 3)[]) {
+          if (gic === 2 && KERNELS[k].version && !names.length) continue;
+          const written = await writeFixtures(k, gic);
+          console.log(`${k} (GICv${gic} host): wrote ${written.join(", ")}`);
+        }
       }
       return 0;
     }

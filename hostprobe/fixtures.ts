@@ -26,6 +26,8 @@ export interface Fixture {
     release: string;
   };
   qemu: string;
+  /** QEMU virt gic-version of the emulated host. */
+  hostGic: 2 | 3;
   hostprobeSha256: string;
   bootSeconds: number;
   /** Leaves that differed between the two captures of the boot. */
@@ -53,8 +55,15 @@ export function stableDifferences(fixture: Fixture, doc: Doc): Difference[] {
   );
 }
 
-export async function readFixture(kernel: KernelName): Promise<Fixture> {
-  return JSON.parse(await Deno.readTextFile(`${FIXTURE_DIR}${kernel}.json`)) as Fixture;
+/** Fixture file name: <kernel>.json on the GICv3 host, <kernel>.gicv2.json on the GICv2 host. */
+export function fixtureName(kernel: KernelName, gic: 2 | 3 = 3): string {
+  return gic === 3 ? `${kernel}.json` : `${kernel}.gicv2.json`;
+}
+
+export async function readFixture(kernel: KernelName, gic: 2 | 3 = 3): Promise<Fixture> {
+  return JSON.parse(
+    await Deno.readTextFile(`${FIXTURE_DIR}${fixtureName(kernel, gic)}`),
+  ) as Fixture;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -108,13 +117,14 @@ export async function fingerprintPlans(): Promise<{ name: string; text: string }
  * Capture `kernel` twice and replay the fingerprint plans, in one boot; write the capture
  * fixture, the replay fixture and the host description.
  */
-export async function writeFixtures(kernel: KernelName): Promise<string[]> {
-  const plans = await fingerprintPlans();
-  const r = await bootAndRun({ kernel, captures: 2, plans });
+export async function writeFixtures(kernel: KernelName, gic: 2 | 3 = 3): Promise<string[]> {
+  // the fingerprint replays need no vGIC: replayed once, on the GICv3 host
+  const plans = gic === 3 ? await fingerprintPlans() : [];
+  const r = await bootAndRun({ kernel, captures: 2, plans, gic });
   const [a, b] = r.captures.map(captureToDocument);
   const volatile = diffDocuments(a, b).map((d) => d.path);
   const fixture: Fixture = {
-    generatedBy: `deno task oracle fixtures ${kernel}`,
+    generatedBy: `deno task oracle fixtures ${kernel}${gic === 2 ? " --gicv2" : ""}`,
     capturedAt: new Date().toISOString(),
     kernel: {
       name: kernel,
@@ -126,14 +136,16 @@ export async function writeFixtures(kernel: KernelName): Promise<string[]> {
       release: r.release,
     },
     qemu: await qemuVersion(),
+    hostGic: gic,
     hostprobeSha256: await sha256(new URL("./bin/hostprobe-aarch64", import.meta.url).pathname),
     bootSeconds: r.seconds,
     volatile,
     capture: a,
   };
   await Deno.mkdir(FIXTURE_DIR, { recursive: true });
-  const path = `${FIXTURE_DIR}${kernel}.json`;
+  const path = `${FIXTURE_DIR}${fixtureName(kernel, gic)}`;
   await Deno.writeTextFile(path, JSON.stringify(fixture, null, 1) + "\n");
+  if (gic === 2) return [path];
   const hostPath = `${FIXTURE_DIR}qemu-max-nested.${kernel}.host.json`;
   await Deno.writeTextFile(hostPath, JSON.stringify(captureToHost(fixture), null, 2) + "\n");
   const replays: Record<string, ReplayFact[]> = {};

@@ -218,6 +218,11 @@ export interface BootRequest {
   timeoutMs?: number;
   /** hostprobe binary to use as /init, default hostprobe/bin/hostprobe-aarch64. */
   hostprobe?: string;
+  /**
+   * The emulated host's interrupt controller (QEMU virt gic-version), default 3. With 3 KVM can
+   * only offer vGICv3 (QEMU's GICv3 has no GICv2 compatibility); with 2, only vGICv2.
+   */
+  gic?: 2 | 3;
 }
 
 /** The initramfs bytes: /init = hostprobe, /jobs, /plans/<name>.plan, /dev/console. */
@@ -289,10 +294,10 @@ export function parseCaptureOutput(text: string): CaptureLine[] {
 }
 
 /** QEMU arguments for one oracle boot. */
-export function qemuArgs(image: string, initrd: string): string[] {
+export function qemuArgs(image: string, initrd: string, gic: 2 | 3 = 3): string[] {
   return [
     "-M",
-    "virt,virtualization=on,gic-version=3",
+    `virt,virtualization=on,gic-version=${gic}`,
     "-cpu",
     "max",
     "-m",
@@ -329,7 +334,7 @@ export async function bootAndRun(req: BootRequest): Promise<OracleRun> {
     await Deno.writeFile(initrd, buildInitramfs(bin, captures, plans));
     const t0 = performance.now();
     const timeoutMs = req.timeoutMs ?? 600_000;
-    const q = await run("qemu-system-aarch64", qemuArgs(kernel.image, initrd), timeoutMs);
+    const q = await run("qemu-system-aarch64", qemuArgs(kernel.image, initrd, req.gic), timeoutMs);
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
     const consoleText = q.stdout.replaceAll("\r", "");
     if (!consoleText.includes("@@rollsafe poweroff")) {

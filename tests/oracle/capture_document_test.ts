@@ -51,13 +51,25 @@ Deno.test("diffDocuments reports changed, missing and added leaves, minus ignore
   assertEquals(diffDocuments(a, b, (p) => p.startsWith("x /")), []);
 });
 
-for (const kernel of ["debian-6.1", "debian-6.12", "debian-6.1.176"] as const) {
-  Deno.test(`fixture ${kernel}: complete, provenance recorded, only the counters volatile`, async () => {
-    const f = await readFixture(kernel);
+for (
+  const [kernel, gic] of [
+    ["debian-6.1", 3],
+    ["debian-6.12", 3],
+    ["debian-6.1.176", 3],
+    ["debian-6.1", 2],
+    ["debian-6.12", 2],
+  ] as const
+) {
+  Deno.test(`fixture ${kernel} GICv${gic} host: complete, provenance, only counters volatile`, async () => {
+    const f = await readFixture(kernel, gic);
     assertEquals(f.capture.complete, true);
+    assertEquals(f.hostGic, gic);
     assert(/^linux-image-/.test(f.kernel.package), f.kernel.package);
     assert(/^[0-9a-f]{64}$/.test(f.kernel.debSha256));
-    assertEquals(f.generatedBy, `deno task oracle fixtures ${kernel}`);
+    assertEquals(
+      f.generatedBy,
+      `deno task oracle fixtures ${kernel}${gic === 2 ? " --gicv2" : ""}`,
+    );
     for (const p of f.volatile) {
       assert(/ \/ 0x603000000013df(1a|01)$/.test(p), `unexpected volatile leaf ${p}`);
     }

@@ -6,6 +6,8 @@
  */
 export interface SettledFact {
   fact: string;
+  /** The emulated host's GIC (QEMU virt gic-version): 3 unless stated. */
+  hostGic?: 2 | 3;
   /** Leaf path in the capture document. */
   path: string;
   /** Research section the fact settles. */
@@ -70,6 +72,69 @@ export const SETTLED_FACTS: SettledFact[] = [
     path: "iidr / v3 rev2 after init / igroupr1",
     research: "§1.3",
     ...both("0x0"),
+  },
+  {
+    fact: "GICv2: userspace IGROUPR write without a GICD_IIDR write first is ignored (returns 0)",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=0 rev=- / readback",
+    research: "§1.3 (32f8777ed92d v2_groups_user_writable)",
+    ...both("0x0"),
+  },
+  {
+    fact: "GICv2: the ignored IGROUPR write still returns 0",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=0 rev=- / result",
+    research: "§1.3",
+    ...both("ok"),
+  },
+  {
+    fact: "GICv2: after an IIDR revision-2 write, IGROUPR writes stick",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=1 rev=2 / readback",
+    research: "§1.3",
+    ...both("0xffffffff"),
+  },
+  {
+    fact: "GICv2: after an IIDR revision-3 write, IGROUPR writes stick",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=1 rev=3 / readback",
+    research: "§1.3",
+    ...both("0xffffffff"),
+  },
+  {
+    fact: "GICv2: IIDR revision 1 rejected, and IGROUPR stays ignored",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=1 rev=1 / iidrWrite",
+    research: "§1.2 proposal (rev 1 not accepted)",
+    ...both("EINVAL"),
+  },
+  {
+    fact: "GICv2: revision-2 IIDR write takes effect (reads back revision 2)",
+    hostGic: 2,
+    path: "igrouprV2 / iidrFirst=1 rev=2 / iidrReadback",
+    research: "§1.2",
+    ...both("0x4b00243b"),
+  },
+  {
+    fact: "GICv2: DIST/CPU registers are accessible before CTRL_INIT (lazy init)",
+    hostGic: 2,
+    path: "gic / v2 / before_init / GICD_IIDR",
+    research: "§7.3 item 5 [U]",
+    ...both("0x4b00343b"),
+  },
+  {
+    fact: "GICv2 default GICD_IGROUPR1 (group 0)",
+    hostGic: 2,
+    path: "gic / v2 / after_init / GICD_IGROUPR1",
+    research: "§1.3 reset values",
+    ...both("0x0"),
+  },
+  {
+    fact: "GICv2 host: no vGICv3",
+    hostGic: 2,
+    path: "gic / v3 / create",
+    research: "brief",
+    ...both("ENODEV"),
   },
   {
     fact: "vGICv2 cannot be created on QEMU's GICv3 (no GICv2 compatibility)",
