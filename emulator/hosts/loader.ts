@@ -7,6 +7,7 @@ import neoverseN1 from "./data/neoverse-n1.json" with { type: "json" };
 import qemuTcgMax from "./data/qemu-tcg-max.json" with { type: "json" };
 import qemuA57Gicv2 from "./data/qemu-a57-gicv2.json" with { type: "json" };
 import qemuMaxNested from "./data/qemu-max-nested.json" with { type: "json" };
+import qemuMaxGicv2Nested from "./data/qemu-max-gicv2-nested.json" with { type: "json" };
 import { checkFacts, HOST_FACTS } from "../profiles/schema.ts";
 import { canonicalJson, sha256Hex } from "../profiles/digest.ts";
 import { type Fact, type Host, type HostFile, type Json, ProfileError } from "../profiles/types.ts";
@@ -56,7 +57,7 @@ export function buildHost(f: HostFile): Host {
 }
 
 const BUILTIN = new Map<string, Host>();
-for (const raw of [neoverseN1, qemuTcgMax, qemuA57Gicv2, qemuMaxNested]) {
+for (const raw of [neoverseN1, qemuTcgMax, qemuA57Gicv2, qemuMaxNested, qemuMaxGicv2Nested]) {
   const h = buildHost(parseHostFile(raw, `emulator/hosts/data/${(raw as { id: string }).id}.json`));
   BUILTIN.set(h.id, h);
 }

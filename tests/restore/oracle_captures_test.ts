@@ -11,7 +11,7 @@ import { resolveTarget } from "../../emulator/target.ts";
 import { evaluateRestore, regInventory, targetDefaults } from "../../emulator/kvm/mod.ts";
 import { regName } from "../../snapshots/kvm/names.ts";
 import { VCPU_FEATURE as F } from "../../snapshots/model.ts";
-import { fingerprint } from "./helpers.ts";
+import { fingerprint, vgicSnapshot } from "./helpers.ts";
 
 const ORACLE = new URL("../fixtures/oracle/", import.meta.url);
 const load = (f: string) => JSON.parse(Deno.readTextFileSync(new URL(f, ORACLE)));
@@ -93,5 +93,46 @@ Deno.test("GICD_IIDR revision 2 on the Debian kernels takes effect (a0e6ae45af17
   for (const file of ["debian-6.1.json", "debian-6.12.json"]) {
     const real = load(file).capture.iidr["v3 rev2 after init"];
     assertEquals([real.result, real.readback, real.gicrCtlr], ["ok", "0x4b00243b", "0x0"], file);
+  }
+});
+
+Deno.test("GICv2 IGROUPR from userspace: ignored unless an accepted GICD_IIDR write came first (debian .gicv2 captures)", () => {
+  for (
+    const [file, profile] of [["debian-6.1.gicv2.json", "debian-6.1"], [
+      "debian-6.12.gicv2.json",
+      "debian-6.12",
+    ]]
+  ) {
+    const cases = load(file).capture.igrouprV2 as Record<
+      string,
+      { revision?: number; iidrWrite?: string; readback: string }
+    >;
+    for (const [name, c] of Object.entries(cases)) {
+      const dist: [number, number][] = [];
+      // The "without CTRL_INIT" case names its revision only in the case name.
+      const m = /rev=(\d)/.exec(name);
+      const rev = c.revision ?? (m ? Number(m[1]) : undefined);
+      if (rev !== undefined) {
+        dist.push([0x8, ((0x4b << 24) | (rev << 12) | 0x43b) >>> 0]);
+      }
+      dist.push([0x84, 0xffffffff]); // GICD_IGROUPR1: every SPI 32..63 in group 1
+      const s = vgicSnapshot({ model: "v2", dist });
+      const r = evaluateRestore(s, resolveTarget(`${profile}@qemu-max-gicv2-nested`), {
+        vmm: "generic",
+      });
+      const iidr = r.operations.find((o) => o.name === "GICD_IIDR");
+      if (c.iidrWrite) {
+        assertEquals(
+          iidr?.outcome === "failed" ? iidr.errno : "ok",
+          c.iidrWrite,
+          `${file} ${name}: IIDR`,
+        );
+      }
+      assertEquals(
+        `0x${r.effective.vgic!.dist.get(0x84)!.toString(16)}`,
+        c.readback,
+        `${file} ${name}: IGROUPR1 as held`,
+      );
+    }
   }
 });
