@@ -28,6 +28,17 @@ import {
   type RestoreResult,
   type VmmFlavour,
 } from "../emulator/kvm/mod.ts";
+import { profileCanonical } from "../emulator/profiles/loader.ts";
+import { hostCanonical } from "../emulator/hosts/loader.ts";
+import {
+  buildVerdict,
+  type DataRef,
+  dataRef,
+  engineIdentity,
+  loadSigner,
+  signVerdict,
+  snapshotRef,
+} from "../verdict/mod.ts";
 
 export interface Assessment {
   target: Target;
@@ -181,6 +192,41 @@ export function renderJson(s: Snapshot, as: Assessment[], source: Assessment | u
   };
 }
 
+const utf8 = new TextEncoder();
+
+async function refs(t: Target): Promise<{ profile: DataRef; host: DataRef }> {
+  return {
+    profile: await dataRef(t.profile.id, utf8.encode(profileCanonical(t.profile))),
+    host: await dataRef(t.host.id, utf8.encode(hostCanonical(t.host))),
+  };
+}
+
+/** Builds, signs (ROLLSAFE_SIGNING_KEY[_FILE], else the development key) and writes the verdict. */
+async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as: Assessment[]) {
+  let wasm: Uint8Array;
+  try {
+    wasm = await Deno.readFile(new URL("../wasm/pkg/rollsafe_emu.wasm", import.meta.url));
+  } catch (e) {
+    throw new UsageError(`--out: cannot read the engine's wasm module (${(e as Error).message})`);
+  }
+  const verdict = buildVerdict({
+    snapshot: await snapshotRef(bytes),
+    source: await refs(source),
+    vmm: as[0]?.restore.vmm ?? "generic",
+    engine: await engineIdentity({ wasm, gitRevision: Deno.env.get("ROLLSAFE_GIT_REVISION") }),
+    targets: await Promise.all(as.map(async (a) => ({
+      id: a.target.id,
+      ...(await refs(a.target)),
+      restorable: a.restore.restorable,
+      operations: a.restore.operations,
+      drift: a.drift,
+      reliance: a.reliance,
+    }))),
+  }, { now: new Date() });
+  const cose = await signVerdict(verdict, await loadSigner());
+  await Deno.writeFile(path, cose);
+}
+
 function loadUserData(ctx: TargetContext, p: ReturnType<typeof parseArgs>): Promise<void> {
   const read = async (arg: string) =>
     arg.trimStart().startsWith("{") ? arg : new TextDecoder().decode(await readInput(arg));
@@ -221,13 +267,11 @@ export const checkCommand: Command = {
           `unknown VMM flavour "${vmm}" (known: ${FLAVOURS.map((f) => f.id).join(", ")})`,
         );
       }
-      if (one(p, "out") !== undefined) {
-        throw new UsageError("--out (signed verdict) is not wired into check yet; use --json");
-      }
       const ctx = emptyContext();
       await loadUserData(ctx, p);
       const targets = targetSpecs.map((t) => resolveTarget(t, ctx));
-      const snapshot = await importSnapshot(await readInput(input));
+      const bytes = await readInput(input);
+      const snapshot = await importSnapshot(bytes);
       const sourceSpec = one(p, "source") ??
         (snapshot.source?.profile && snapshot.source?.host
           ? `${snapshot.source.profile}@${snapshot.source.host}`
@@ -237,6 +281,16 @@ export const checkCommand: Command = {
       const source = sourceTarget
         ? assess(snapshot, [sourceTarget], vmm as VmmFlavour | undefined)[0]
         : undefined;
+      const out = one(p, "out");
+      if (out !== undefined) {
+        if (!sourceTarget) {
+          throw new UsageError(
+            "--out: the signed verdict binds the source target; the snapshot does not name one, so give --source <profile@host>",
+          );
+        }
+        await writeVerdict(out, bytes, sourceTarget, results);
+        console.error(`rollsafe: signed verdict written to ${out}`);
+      }
       if (p.flags.has("json")) {
         console.log(JSON.stringify(renderJson(snapshot, results, source), null, 2));
       } else console.log(renderText(snapshot, results, source, p.flags.has("problems")));

@@ -116,3 +116,47 @@ Deno.test("profiles list, show and diff", async () => {
   assert(diff.out.endsWith("unexplained: 0"));
   assertEquals((await run(["profiles", "show", "linux-2.6"])).code, 3);
 });
+
+Deno.test("check --out writes a signed verdict that rollsafe verify accepts; without a source it is a usage error", async () => {
+  const dir = await Deno.makeTempDir();
+  const old = Deno.env.get("XDG_CONFIG_HOME");
+  Deno.env.set("XDG_CONFIG_HOME", dir); // the development signing key lives here, not in $HOME
+  try {
+    const out = `${dir}/v.cose`;
+    const r = await run([
+      "check",
+      fp("6.1"),
+      "--target",
+      "amzn2023-6.1@neoverse-n1",
+      "--source",
+      "amzn2023-6.1@neoverse-n1",
+      "--out",
+      out,
+    ]);
+    assertEquals(r.code, 0, r.err);
+    const v = await run([
+      "verify",
+      out,
+      "--snapshot",
+      fp("6.1"),
+      "--target",
+      "amzn2023-6.1@neoverse-n1",
+      "--accept-dev-key",
+    ]);
+    assertEquals(v.code, 0, v.err + v.out);
+    const noSource = await run([
+      "check",
+      fp("6.1"),
+      "--target",
+      "amzn2023-6.1@neoverse-n1",
+      "--out",
+      out,
+    ]);
+    assertEquals(noSource.code, 3);
+    assertStringIncludes(noSource.err, "give --source");
+  } finally {
+    if (old === undefined) Deno.env.delete("XDG_CONFIG_HOME");
+    else Deno.env.set("XDG_CONFIG_HOME", old);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
