@@ -13,4 +13,8 @@ const env = (n: string) =>
 const { app } = startFromEnv(env);
 const root = new Hono().route(`/${name}`, app);
 
-Deno.serve(root.fetch);
+// Supabase's runtime picks the address; PORT and HOST let the same file run locally (tests).
+Deno.serve(
+  { port: Number(Deno.env.get("PORT") ?? 8000), hostname: Deno.env.get("HOST") ?? "0.0.0.0" },
+  root.fetch,
+);

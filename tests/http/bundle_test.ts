@@ -8,6 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { bundle } from "../../functions/bundle.ts";
 import { generateKeyPair, pemEncode } from "../../verdict/mod.ts";
 import { startServer } from "./server.ts";
+import { oracleTest, POSTGRES } from "../support/oracle.ts";
 import { FINGERPRINTS, sha256Hex } from "./helpers.ts";
 
 const out = await Deno.makeTempDir({ prefix: "rollsafe-bundle-" });
@@ -86,6 +87,51 @@ Deno.test({
       assertEquals(got.body.name, "rollsafe");
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+oracleTest({
+  name: "bundle: the Supabase file mounts under /rollsafe and keeps its ledger in PostgreSQL",
+  needs: [POSTGRES],
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await build();
+    const empty = await Deno.makeTempDir({ prefix: "rollsafe-supabase-" });
+    await Deno.copyFile(`${out}/supabase/index.js`, `${empty}/index.js`);
+    const { pkcs8 } = await generateKeyPair();
+    const server = await startServer(["run", "-A", "--no-config", "index.js"], {
+      cwd: empty,
+      env: {
+        PORT: "0",
+        HOST: "127.0.0.1",
+        // What Supabase sets for every function; the entry maps it to DATABASE_URL.
+        SUPABASE_DB_URL: Deno.env.get("ROLLSAFE_TEST_DATABASE_URL")!,
+        ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
+        HOME: empty,
+        PATH: Deno.env.get("PATH") ?? "",
+      },
+    });
+    try {
+      const h = await (await fetch(`${server.url}/rollsafe/healthz`)).json();
+      assertEquals(h.status, "ok", JSON.stringify(h));
+      assertStringIncludes(h.ledger, "postgres 127.0.0.1:");
+      const fp = await Deno.readFile(FINGERPRINTS[0].url);
+      const up = await fetch(`${server.url}/rollsafe/v1/snapshots`, {
+        method: "POST",
+        body: fp,
+        headers: { "content-type": "application/json" },
+      });
+      assert(up.status === 201 || up.status === 200, `${up.status}`);
+      const digest = await sha256Hex(fp);
+      assertEquals((await up.json()).sha256, digest);
+      const back = await (await fetch(`${server.url}/rollsafe/v1/verdicts/${digest}`)).json();
+      assertEquals(back.stored, true);
+      assertEquals((await fetch(`${server.url}/healthz`)).status, 404, "only under /rollsafe");
+    } finally {
+      await server.stop();
+      await Deno.remove(empty, { recursive: true });
     }
   },
 });
