@@ -1,0 +1,153 @@
+// rollsafe's prediction against the real kernel, operation by operation: evaluate a snapshot's
+// restore on `debian-6.x@qemu-max-nested` (emulator/kvm), turn the evaluated sequence into a
+// hostprobe plan (toPlan), replay it on the real Debian kernel, and require that every operation's
+// real result is the predicted outcome: ok → 0; failed → that errno; ignored → 0 with a read-back
+// that is not the written value.
+import { assertEquals } from "@std/assert";
+import { DEBIAN_ARM64_KERNELS, oracleTest, QEMU_SYSTEM } from "../support/oracle.ts";
+import { evaluateRestore, type RestoreResult, toPlan } from "../../emulator/kvm/mod.ts";
+import { resolveTarget } from "../../emulator/target.ts";
+import type { Snapshot } from "../../snapshots/model.ts";
+import { encodePlan, type ReplayResult } from "../../hostprobe/plan.ts";
+import { bootAndRun, type KernelName } from "../../hostprobe/oracle.ts";
+import { fingerprint, vgicSnapshot } from "../restore/helpers.ts";
+
+const ICC_SRE_EL1 = 0xc665; // op0 3, op1 0, CRn 12, CRm 12, op2 5
+const ICC_CTLR_EL1 = 0xc664; // op2 4
+
+interface Case {
+  name: string;
+  snapshot: () => Snapshot;
+  vmm: "firecracker" | "generic" | "qemu";
+  gic: 2 | 3;
+}
+
+/** Snapshots replayed on each kernel: the real N1 register dumps and small vGIC states. */
+const CASES: Case[] = [
+  { name: "n1-5_10", snapshot: () => fingerprint("5.10"), vmm: "firecracker", gic: 3 },
+  { name: "n1-6_1", snapshot: () => fingerprint("6.1"), vmm: "firecracker", gic: 3 },
+  { name: "n1-6_18", snapshot: () => fingerprint("6.18"), vmm: "firecracker", gic: 3 },
+  {
+    // a 4.19-5.18-era GICv3 save: IIDR revision 2, interrupts moved to group 0
+    name: "vgic-v3-rev2-groups",
+    snapshot: () =>
+      vgicSnapshot({
+        model: "v3",
+        dist: [[0x8, 0x4b00243b], [0x84, 0x0]],
+        redist: [[0x10080, 0x0]],
+        icc: [[ICC_SRE_EL1, 0x7n], [ICC_CTLR_EL1, 0x8c00n]],
+      }),
+    vmm: "generic",
+    gic: 3,
+  },
+  {
+    // IIDR revision 1 (the 2026 proposal) and an ICC_CTLR_EL1 from a host with 7 priority bits
+    name: "vgic-v3-rev1-pri7",
+    snapshot: () =>
+      vgicSnapshot({
+        model: "v3",
+        dist: [[0x8, 0x4b00143b], [0x84, 0xffffffff]],
+        icc: [[ICC_SRE_EL1, 0x7n], [ICC_CTLR_EL1, 0x8e00n]],
+      }),
+    vmm: "generic",
+    gic: 3,
+  },
+  {
+    // GICv2 groups saved without IIDR (QEMU never writes GICD_IIDR): ignored on restore
+    name: "vgic-v2-groups-no-iidr",
+    snapshot: () => vgicSnapshot({ model: "v2", dist: [[0x84, 0xffffffff]] }),
+    vmm: "qemu",
+    gic: 2,
+  },
+  {
+    name: "vgic-v2-groups-iidr-rev2",
+    snapshot: () => vgicSnapshot({ model: "v2", dist: [[0x8, 0x4b00243b], [0x84, 0xffffffff]] }),
+    vmm: "generic",
+    gic: 2,
+  },
+];
+
+function hostFor(gic: 2 | 3): string {
+  return gic === 3 ? "qemu-max-nested" : "qemu-max-gicv2-nested";
+}
+
+/** Operations whose real result is not the predicted outcome, one line each. */
+function disagreements(r: RestoreResult, planIndex: number[], real: ReplayResult[]): string[] {
+  const out: string[] = [];
+  r.operations.forEach((o, i) => {
+    const k = planIndex[i];
+    if (k < 0) return; // a VMM-side check or an operation hostprobe cannot replay yet
+    const x = real[k];
+    const what = `${o.op} ${o.name}${o.id ? ` ${o.id}` : ""}${o.attr ? ` ${o.attr}` : ""}`;
+    if (!x) {
+      out.push(`${what}: no real result for plan op ${k}`);
+      return;
+    }
+    const predicted = o.outcome === "failed" ? o.errno : o.outcome;
+    let agrees: boolean;
+    if (o.outcome === "failed") agrees = x.result === o.errno;
+    else if (o.outcome === "ignored") {
+      agrees = x.result === "ok" && x.readback !== undefined && x.readback !== x.value;
+    } else agrees = x.result === "ok";
+    if (!agrees) {
+      out.push(
+        `${what}: predicted ${predicted} (${o.reason}), real ${x.result}` +
+          (x.readback !== undefined ? ` (wrote ${x.value}, read back ${x.readback})` : ""),
+      );
+    }
+  });
+  return out;
+}
+
+for (const kernel of ["debian-6.1", "debian-6.12"] as KernelName[]) {
+  for (const gic of [3, 2] as const) {
+    const cases = CASES.filter((c) => c.gic === gic);
+    oracleTest({
+      name: `predictions equal real results on ${kernel}@${hostFor(gic)}: ${
+        cases.map((c) => c.name).join(", ")
+      }`,
+      needs: [QEMU_SYSTEM, DEBIAN_ARM64_KERNELS],
+      fn: async (t) => {
+        const target = resolveTarget(`${kernel}@${hostFor(gic)}`);
+        const evaluated = cases.map((c) => {
+          const r = evaluateRestore(c.snapshot(), target, { vmm: c.vmm });
+          const p = toPlan(r);
+          return { c, r, p, text: encodePlan(p.ops, `${c.name} as evaluated for ${target.id}`) };
+        });
+        const run = await bootAndRun({
+          kernel,
+          gic,
+          captures: 0,
+          plans: evaluated.map((e) => ({ name: e.c.name, text: e.text })),
+          timeoutMs: 300_000,
+        });
+        console.error(`${kernel}: ${run.kernel.package} ${run.kernel.version}, ${run.seconds} s`);
+        // Not vacuous: the compared operations include rejections (and, on GICv2, an ignored
+        // write), not only successes.
+        const compared = new Set(
+          evaluated.flatMap((e) =>
+            e.r.operations.filter((_, i) => e.p.planIndex[i] >= 0).map((o) => o.outcome)
+          ),
+        );
+        assertEquals(
+          [...compared].sort(),
+          gic === 3 ? ["failed", "ok"] : ["ignored", "ok"],
+          "outcomes under comparison",
+        );
+        for (const e of evaluated) {
+          await t.step(e.c.name, () => {
+            const real = run.replays[e.c.name];
+            assertEquals(real.length, e.p.ops.length, "one real result per plan operation");
+            const d = disagreements(e.r, e.p.planIndex, real);
+            assertEquals(
+              d,
+              [],
+              `${e.c.name} on ${run.kernel.package} ${run.kernel.version}: ${d.length} of ` +
+                `${e.r.operations.length} predictions disagree with the kernel`,
+            );
+          });
+        }
+      },
+    });
+  }
+}
