@@ -1,0 +1,110 @@
+/**
+ * The whole drift path (profile + host → restore model → driftSide → emulator → guest probe)
+ * against real kernels: hostprobe's captures of Debian 6.1.176 and 6.12.117 under QEMU 7.2
+ * `-cpu max` with nested virtualization (tests/fixtures/oracle/) record what a freshly created
+ * VM's guest got from real KVM over HVC, the vGICv3 registers after CTRL_INIT and every register
+ * KVM_GET_ONE_REG returns. A fresh VM on `<profile>@qemu-max-nested` must show its guest the same.
+ */
+import { assertEquals } from "@std/assert";
+import { resolveTarget } from "../../emulator/target.ts";
+import { evaluateRestore } from "../../emulator/kvm/mod.ts";
+import { driftSide, probeSide } from "../../emulator/drift/mod.ts";
+import { showObservation } from "../../emulator/probes/results.ts";
+import { SLOTS } from "../../emulator/probes/layout.ts";
+import { newVcpu, type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
+import { sysreg } from "../../snapshots/kvm/ids.ts";
+
+const ORACLE = new URL("../fixtures/oracle/", import.meta.url);
+
+/** hostprobe's guest-call names → the probe's rows. */
+const CALLS: Record<string, string> = {
+  PSCI_VERSION: "PSCI_VERSION",
+  SMCCC_VERSION: "SMCCC_VERSION",
+  "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_1)": "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_1)",
+  "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_2)": "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_2)",
+  "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_3)": "SMCCC_ARCH_FEATURES(SMCCC_ARCH_WORKAROUND_3)",
+  "PSCI_FEATURES(SYSTEM_OFF2_64)": "PSCI_FEATURES(SYSTEM_OFF2_64)",
+  "PSCI_FEATURES(SYSTEM_SUSPEND_64)": "PSCI_FEATURES(SYSTEM_SUSPEND64)",
+  "PSCI_FEATURES(CPU_FREEZE)": "PSCI_FEATURES(CPU_FREEZE)",
+  SMCCC_TRNG_VERSION: "TRNG_VERSION",
+  KVM_VENDOR_HYP_UID: "VENDOR_HYP_CALL_UID.x0",
+  KVM_VENDOR_HYP_FEATURES: "VENDOR_HYP_KVM_FEATURES",
+};
+
+/** vGICv3 registers hostprobe read after CTRL_INIT whose guest view equals the uaccess view. */
+const GIC: Record<string, string> = {
+  GICD_CTLR: "GICD_CTLR",
+  GICD_TYPER: "GICD_TYPER",
+  GICD_IIDR: "GICD_IIDR",
+  GICD_TYPER2: "GICD_TYPER2",
+  GICD_IGROUPR1: "GICD_IGROUPR1",
+  GICD_PIDR2: "GICD_PIDR2",
+  GICR_CTLR: "GICR_CTLR",
+  GICR_IIDR: "GICR_IIDR",
+  GICR_TYPER: "GICR_TYPER.lo",
+  GICR_TYPER_HI: "GICR_TYPER.hi",
+  GICR_PIDR2: "GICR_PIDR2",
+  GICR_IGROUPR0: "GICR_IGROUPR0",
+  ICC_SRE_EL1: "ICC_SRE_EL1",
+  ICC_PMR_EL1: "ICC_PMR_EL1",
+  ICC_IGRPEN1_EL1: "ICC_IGRPEN1_EL1",
+};
+
+/** A VM as hostprobe creates it: one vCPU with PSCI 0.2, a GICv3 with 256 interrupts. */
+function freshVm(): Snapshot {
+  const v = newVcpu(0x8000_0000n);
+  v.features = [VCPU_FEATURE.PSCI_0_2];
+  return {
+    vm: {
+      vgic: { model: "v3", nrIrqs: 256, dist: new Map(), extra: new Map() },
+      caps: [],
+      smcccFilter: [],
+      extra: new Map(),
+    },
+    vcpus: [v],
+    extra: new Map(),
+  };
+}
+
+for (
+  const [file, profile] of [["debian-6.1.176.json", "debian-6.1"], [
+    "debian-6.12.json",
+    "debian-6.12",
+  ]]
+) {
+  Deno.test(`drift machine ${profile}@qemu-max-nested shows the guest what real KVM did (${file})`, async () => {
+    const cap = JSON.parse(await Deno.readTextFile(new URL(file, ORACLE))).capture;
+    const s = freshVm();
+    const target = resolveTarget(`${profile}@qemu-max-nested`);
+    const side = await probeSide(driftSide(target, s, evaluateRestore(s, target).effective));
+    const seen = side.runs[0].observations;
+    const view = (row: string) => showObservation(seen.get(row)!);
+    const wrong: string[] = [];
+    for (
+      const [name, want] of Object.entries(cap.guestCalls["psci-0.2"] as Record<string, string>)
+    ) {
+      const row = CALLS[name];
+      if (!row) throw new Error(`no probe row for hostprobe's ${name}`);
+      if (view(row) !== want) wrong.push(`${name}: real ${want}, emulator ${view(row)}`);
+    }
+    for (const [name, row] of Object.entries(GIC)) {
+      const want = cap.gic.v3.after_init[name];
+      if (view(row) !== want) wrong.push(`${name}: real ${want}, emulator ${view(row)}`);
+    }
+    // Every ID-space register (op0=3 op1=0 CRn=0) as KVM_GET_ONE_REG gave it is what MRS reads.
+    const regs = cap.regs["psci-0.2"] as Record<string, string>;
+    let ids = 0;
+    for (const slot of SLOTS) {
+      if (slot.op.kind !== "mrs" || slot.op.enc[1] !== 0 || slot.op.enc[2] !== 0) continue;
+      const [op0, op1, crn, crm, op2] = slot.op.enc;
+      const want = regs[`0x${sysreg(op0, op1, crn, crm, op2).toString(16)}`];
+      if (want === undefined) continue;
+      ids++;
+      if (view(slot.name) !== want) {
+        wrong.push(`${slot.name}: real ${want}, emulator ${view(slot.name)}`);
+      }
+    }
+    assertEquals(wrong, []);
+    assertEquals(ids > 50, true, `${ids} ID registers compared`);
+  });
+}
