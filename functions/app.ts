@@ -15,9 +15,19 @@ import { Services } from "./services.ts";
 import { META_ROUTES } from "./routes/meta.ts";
 import { LEDGER_ROUTES } from "./routes/verdicts_ledger.ts";
 import { PROFILE_ROUTES } from "./routes/profiles.ts";
+import { VERDICT_ROUTES } from "./routes/verdicts.ts";
+import { HOOK_ROUTES } from "./routes/hooks.ts";
+import { WEB_ROUTES } from "./routes/web.ts";
 
 /** Every route of the service, in the order the OpenAPI document lists them. */
-export const ROUTES: readonly RouteDef[] = [...META_ROUTES, ...LEDGER_ROUTES, ...PROFILE_ROUTES];
+export const ROUTES: readonly RouteDef[] = [
+  ...WEB_ROUTES,
+  ...VERDICT_ROUTES,
+  ...LEDGER_ROUTES,
+  ...HOOK_ROUTES,
+  ...PROFILE_ROUTES,
+  ...META_ROUTES,
+];
 
 const OPENAPI_ROUTE: RouteDef = {
   method: "get",

@@ -36,32 +36,37 @@ export const nodeBuiltins: esbuild.Plugin = {
 };
 
 /**
- * emulator/machine.ts reads the wasm module from disk (`Deno.readFile(WASM_URL)`), which an edge
- * platform without the file beside the bundle cannot do. In the bundle that one read becomes the
- * module's bytes, inlined with esbuild's binary loader. If machine.ts stops loading it that way
- * the build fails here, rather than producing a bundle that fails at its first verdict.
+ * Files that read the wasm module from disk, and the expression that does it. An edge platform
+ * has no such file beside the bundle, so in the bundle each read becomes the module's bytes,
+ * inlined once with esbuild's binary loader. If a file stops reading it this way the build fails
+ * here, rather than producing a bundle that fails at its first verdict.
  */
-const READ_WASM = "Deno.readFile(WASM_URL)";
+export const WASM_READS: { file: RegExp; read: string }[] = [
+  { file: /[\\/]emulator[\\/]machine\.ts$/, read: "Deno.readFile(WASM_URL)" },
+  { file: /[\\/]functions[\\/]engine\.ts$/, read: "Deno.readFile(WASM_FILE_URL)" },
+];
 const WASM_FILE = "wasm/pkg/rollsafe_emu.wasm";
 
 export const inlineWasm: esbuild.Plugin = {
   name: "inline-wasm",
   setup(build) {
-    build.onLoad({ filter: /[\\/]emulator[\\/]machine\.ts$/ }, async (a) => {
-      const src = await Deno.readTextFile(a.path);
-      const n = src.split(READ_WASM).length - 1;
-      if (n !== 1) {
-        return {
-          errors: [{
-            text: `emulator/machine.ts: expected one "${READ_WASM}" to inline, found ${n}; ` +
-              "update functions/bundle.ts to match how it loads the wasm module",
-          }],
-        };
-      }
-      const contents = `import __rollsafeWasm from ${JSON.stringify(`${ROOT}${WASM_FILE}`)};\n` +
-        src.replace(READ_WASM, "Promise.resolve(__rollsafeWasm)");
-      return { contents, loader: "ts" };
-    });
+    for (const row of WASM_READS) {
+      build.onLoad({ filter: row.file }, async (a) => {
+        const src = await Deno.readTextFile(a.path);
+        const n = src.split(row.read).length - 1;
+        if (n !== 1) {
+          return {
+            errors: [{
+              text: `${a.path}: expected one "${row.read}" to inline, found ${n}; ` +
+                "update WASM_READS in functions/bundle.ts to match how it loads the wasm module",
+            }],
+          };
+        }
+        const contents = `import __rollsafeWasm from ${JSON.stringify(`${ROOT}${WASM_FILE}`)};\n` +
+          src.replace(row.read, "Promise.resolve(__rollsafeWasm)");
+        return { contents, loader: "ts" };
+      });
+    }
     build.onLoad({ filter: /\.wasm$/ }, async (a) => ({
       contents: await Deno.readFile(a.path),
       loader: "binary",

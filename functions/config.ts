@@ -57,8 +57,9 @@ export const ENV_VARS: readonly VarRow[] = [
   { name: "ROLLSAFE_MAX_TARGETS", default: "8", meaning: "targets per request (422)" },
   {
     name: "ROLLSAFE_INSTRUCTION_BUDGET",
-    default: "20000000",
-    meaning: "emulated guest instructions per request, all targets together (422)",
+    default: "256000000",
+    meaning: "emulated guest instructions per request at worst (1e6 per vCPU probe run × " +
+      "vCPUs × (targets + source)); above it the request is refused before it runs (422)",
   },
   {
     name: "ROLLSAFE_TIME_BUDGET_MS",

@@ -80,6 +80,12 @@ export const PROBLEMS = {
     title: "Too many targets",
     description: "More targets than ROLLSAFE_MAX_TARGETS in one request; split the request.",
   },
+  "source-required": {
+    status: 422,
+    title: "Source target unknown",
+    description: "The verdict binds the target the snapshot was taken on; the snapshot does not " +
+      "name one and matches no single built-in profile and host: give source=<profile>@<host>.",
+  },
   "budget-exceeded": {
     status: 422,
     title: "Request budget exhausted",

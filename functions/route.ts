@@ -75,7 +75,7 @@ function checkValue(p: Param, v: string): void {
   if (p.pattern !== undefined && !new RegExp(p.pattern).test(v)) {
     throw new Problem(
       "bad-request",
-      `${p.in} parameter ${p.name}: "${v.slice(0, 80)}" does not match ${p.pattern}`,
+      `${p.in} parameter ${p.name}: ${JSON.stringify(v.slice(0, 80))} does not match ${p.pattern}`,
     );
   }
 }

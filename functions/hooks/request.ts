@@ -13,6 +13,8 @@ import { Problem } from "../problem.ts";
 import { SHA256_HEX } from "../ledger/mod.ts";
 
 export interface HookRequest {
+  /** JSON path of the request object in the delivery, for error messages. */
+  where: string;
   snapshots: string[];
   targets: string[];
   vmm?: string;
@@ -39,6 +41,7 @@ export function parseHookRequest(v: unknown, where: string): HookRequest {
   if (typeof v !== "object" || v === null || Array.isArray(v)) bad(where, "expected an object");
   const o = v as Record<string, unknown>;
   const out: HookRequest = {
+    where,
     snapshots: strings(o.snapshots, `${where}.snapshots`, SHA256_HEX, "lower-case hex SHA-256"),
     targets: strings(
       o.targets,
