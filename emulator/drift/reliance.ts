@@ -198,12 +198,12 @@ function timerFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
     // CNTV_CTL_EL0: ENABLE bit 0, IMASK bit 1 (Arm ARM D24.11).
     if (ctl === undefined || cval === undefined || cnt === undefined) return;
     if ((ctl & 1n) === 0n || (ctl & 2n) !== 0n) return;
+    // The deadline is relative to the saved counter: compare what the guest reads on the target
+    // with it (a restoring target reads it plus the probe's own few thousand ticks).
     const t = i.target[k];
     const now = okValue(obs(t, "CNTVCT_EL0"));
-    const s = i.source?.[k];
-    const ref = okValue(obs(s, "CNTVCT_EL0")) ?? cnt;
     if (now === undefined) return;
-    const shift = BigInt.asIntN(64, now - ref);
+    const shift = BigInt.asIntN(64, now - cnt);
     if ((shift < 0n ? -shift : shift) <= COUNTER_TOLERANCE) return;
     const freq = okValue(obs(t, "CNTFRQ_EL0")) ?? 0n;
     const secs = freq > 0n ? ` (${(Number(shift) / Number(freq)).toFixed(3)} s)` : "";
