@@ -97,6 +97,30 @@ function upstreamFacts(rel: string): { facts: Facts; applied: TimelineChange[] }
   return { facts, applied };
 }
 
+/**
+ * Facts the restore rules always read: a profile may change them but not remove them (list-like
+ * families such as regs.*, idshow.* and per-field idwrite.* rows may be removed).
+ */
+function requiredFacts(): string[] {
+  return Object.keys(TIMELINE.baseline.facts).filter((k) =>
+    !k.startsWith("regs.") && !k.startsWith("idshow.") &&
+    !/^idwrite\.[A-Z0-9_]+\.[A-Za-z0-9_]+$/.test(k) &&
+    !/^idwrite\.[A-Z][A-Z0-9_]*$/.test(k)
+  );
+}
+
+function checkComplete(id: string, facts: Facts): void {
+  for (const k of requiredFacts()) {
+    if (!facts[k]) {
+      throw new ProfileError(
+        "profile/incomplete",
+        id,
+        `the fact "${k}" may be changed but not removed`,
+      );
+    }
+  }
+}
+
 function applyPatch(facts: Facts, p: Patch): void {
   if (p.value === null) delete facts[p.fact];
   else facts[p.fact] = asFact(p);
@@ -280,6 +304,7 @@ export function buildProfile(
   const base = buildProfile(baseFile, extra, depth + 1);
   const facts = structuredClone(base.facts);
   for (const d of file.differences ?? []) applyPatch(facts, d);
+  checkComplete(file.id, facts);
   const p = {
     id: file.id,
     kind: file.kind,
@@ -307,6 +332,7 @@ export function withVariants(base: Profile, variants: string[]): Profile {
     }
     const facts = structuredClone(p.facts);
     for (const d of vf.differences) applyPatch(facts, d);
+    checkComplete(`${p.id}+${v}`, facts);
     p = {
       ...p,
       id: `${p.id}+${v}`,

@@ -118,6 +118,17 @@ Deno.test("invalid user profiles are refused with what, where and why", () => {
       "profile/kind",
       "user profiles are",
     ],
+    [
+      {
+        id: "a",
+        kind: "vendor",
+        title: "t",
+        base: "linux-6.1",
+        differences: [{ fact: "psci.default", value: null, source: SRC, why: "w" }],
+      },
+      "profile/incomplete",
+      '"psci.default" may be changed but not removed',
+    ],
   ];
   for (const [input, code, text] of cases) {
     const e = assertThrows(
