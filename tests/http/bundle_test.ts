@@ -6,7 +6,13 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { bundle } from "../../functions/bundle.ts";
-import { generateKeyPair, pemEncode } from "../../verdict/mod.ts";
+import {
+  generateKeyPair,
+  parsePublicKeys,
+  pemEncode,
+  toHex,
+  verifyVerdict,
+} from "../../verdict/mod.ts";
 import { startServer } from "./server.ts";
 import { oracleTest, POSTGRES } from "../support/oracle.ts";
 import { FINGERPRINTS, sha256Hex } from "./helpers.ts";
@@ -16,7 +22,7 @@ let built: Promise<Awaited<ReturnType<typeof bundle>>> | undefined;
 const build = () => (built ??= bundle(out));
 
 Deno.test({
-  name: "bundle: the Deno Deploy file serves from an empty directory",
+  name: "bundle: the Deno Deploy file serves verdicts from an empty directory",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -52,6 +58,28 @@ Deno.test({
       });
       assertEquals(up.status, 201);
       assertEquals((await up.json()).sha256, await sha256Hex(fp));
+      // A verdict from the bundle: the emulator wasm and the probe image came from inside it.
+      const r = await fetch(
+        `${server.url}/v1/verdicts?target=amzn2023-6.1@neoverse-n1&target=amzn2-5.10@neoverse-n1`,
+        { method: "POST", body: fp, headers: { "content-type": "application/json" } },
+      );
+      assertEquals(r.status, 200, await r.clone().text());
+      const cose = new Uint8Array(await r.arrayBuffer());
+      const keys = await parsePublicKeys(
+        new Uint8Array(await (await fetch(`${server.url}/v1/keys`)).arrayBuffer()),
+        "GET /v1/keys",
+      );
+      for (const target of ["amzn2023-6.1@neoverse-n1", "amzn2-5.10@neoverse-n1"]) {
+        const v = await verifyVerdict(cose, { keys, snapshotBytes: fp, target });
+        assert(v.reason === "ok" || v.reason === "not-restorable", v.message);
+        // The engine identity names the wasm that is in the repository, inlined in the bundle.
+        assertEquals(
+          toHex(v.verdict!.engine.wasm_sha256),
+          await sha256Hex(
+            await Deno.readFile(new URL("../../wasm/pkg/rollsafe_emu.wasm", import.meta.url)),
+          ),
+        );
+      }
       const entries = [...Deno.readDirSync(empty)].map((e) => e.name).sort();
       assertEquals(entries.includes("node_modules"), false);
       assert(entries.includes("ledger.sqlite3"));
