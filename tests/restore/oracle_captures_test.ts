@@ -89,10 +89,21 @@ for (const [file, profile] of REPLAYS) {
   });
 }
 
-Deno.test("GICD_IIDR revision 2 on the Debian kernels takes effect (a0e6ae45af17 is backported)", () => {
-  for (const file of ["debian-6.1.json", "debian-6.12.json"]) {
+Deno.test("GICD_IIDR revision 2 on the Debian kernels takes effect, as predicted (a0e6ae45af17 is backported)", () => {
+  for (
+    const [file, profile] of [["debian-6.1.json", "debian-6.1"], [
+      "debian-6.12.json",
+      "debian-6.12",
+    ]]
+  ) {
     const real = load(file).capture.iidr["v3 rev2 after init"];
-    assertEquals([real.result, real.readback, real.gicrCtlr], ["ok", "0x4b00243b", "0x0"], file);
+    const s = vgicSnapshot({ model: "v3", dist: [[0x8, 0x4b00243b]] });
+    const r = evaluateRestore(s, resolveTarget(`${profile}@qemu-max-nested`), { vmm: "generic" });
+    const iidr = r.operations.find((o) => o.name === "GICD_IIDR")!;
+    assertEquals(iidr.outcome, real.result, file);
+    assertEquals(`0x${r.effective.vgic!.dist.get(0x8)!.toString(16)}`, real.readback, file);
+    // GICR_CTLR shows IR|CES (0x6) only at revision 3.
+    assertEquals(r.effective.vgic!.gicrCtlrIrCes ? "0x6" : "0x0", real.gicrCtlr, file);
   }
 });
 
