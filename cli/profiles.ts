@@ -127,7 +127,7 @@ export const profilesCommand: Command = {
           console.log("\nvariants (compose with any profile as <profile>+<variant>):");
           for (const v of variantIds()) console.log(`  +${v.padEnd(15)} ${variant(v)!.title}`);
           console.log("\nhosts:");
-          for (const h of hosts) console.log(`  ${h.id.padEnd(16)} ${h.title}`);
+          for (const h of hosts) console.log(`  ${h.id.padEnd(22)} ${h.title}`);
           console.log("\na target is <profile>[+<variant>…]@<host>, e.g. amzn2023-6.1@neoverse-n1");
         }
         return EXIT.OK;
