@@ -5,6 +5,9 @@
  *                                   capture each kernel twice, write tests/fixtures/oracle/
  *   capture <kernel> [--out FILE]   one capture, as a keyed document (JSON)
  *   replay <kernel> <plan-file>…    replay restore plans (hostprobe/PLAN.md), print each result
+ *   predict <kernel> <snapshot>… [--vmm F] [--gicv2]
+ *                                   rollsafe's predicted restore vs the real kernel, operation by
+ *                                   operation; prints every disagreement, exit 1 if any
  *
  * Kernels: debian-6.1, debian-6.12 (resolved through Debian's metapackages, cached in
  * .oracle-cache/).
@@ -12,6 +15,9 @@
 import { captureToDocument } from "./capture.ts";
 import { writeFixtures } from "./fixtures.ts";
 import { bootAndRun, type KernelName, KERNELS, OracleError } from "./oracle.ts";
+import { checkPredictions } from "./predict.ts";
+import { flavour, FLAVOURS, type VmmFlavour } from "../emulator/kvm/flavours.ts";
+import { importSnapshot } from "../snapshots/import/mod.ts";
 
 function kernelArg(k: string | undefined): KernelName {
   if (k === undefined || !(k in KERNELS)) {
@@ -23,6 +29,7 @@ function kernelArg(k: string | undefined): KernelName {
 const USAGE = `usage: deno task oracle fixtures [<kernel>…] [--gicv2|--gicv3]
        deno task oracle capture <kernel> [--out FILE]
        deno task oracle replay <kernel> <plan-file>…
+       deno task oracle predict <kernel> <snapshot-file>… [--vmm <flavour>] [--gicv2]
 kernels: ${Object.keys(KERNELS).join(", ")}`;
 
 export async function main(args: string[]): Promise<number> {
@@ -73,6 +80,42 @@ export async function main(args: string[]): Promise<number> {
         for (const res of r.replays[p.name]) console.log(JSON.stringify({ plan: p.path, ...res }));
       }
       return 0;
+    }
+    case "predict": {
+      // predict <kernel> <snapshot-file>… [--vmm <flavour>] [--gicv2]
+      const kernel = kernelArg(rest[0]);
+      const vmmAt = rest.indexOf("--vmm");
+      const vmm = vmmAt >= 0 ? rest[vmmAt + 1] : undefined;
+      if (vmmAt >= 0 && !flavour(vmm ?? "")) {
+        throw new OracleError(`--vmm ${vmm}: one of ${FLAVOURS.map((f) => f.id).join(", ")}`);
+      }
+      const files = rest.slice(1).filter((a, i) =>
+        !a.startsWith("--") && !(vmmAt >= 0 && i + 1 === vmmAt + 1)
+      );
+      if (!files.length) throw new OracleError("predict needs at least one snapshot file");
+      const cases = await Promise.all(files.map(async (path, i) => ({
+        name: `snapshot${i}`,
+        snapshot: await importSnapshot(await Deno.readFile(path)),
+        vmm: vmm as VmmFlavour | undefined,
+      })));
+      const { run, checks } = await checkPredictions({
+        kernel,
+        gic: rest.includes("--gicv2") ? 2 : 3,
+        cases,
+      });
+      console.error(
+        `${run.kernel.package} ${run.kernel.version} (${run.release}): ${run.seconds} s`,
+      );
+      let bad = 0;
+      checks.forEach((c, i) => {
+        console.log(
+          `${files[i]} on ${c.target}: ${c.compared} operations compared, ` +
+            `${c.disagreements.length} disagree`,
+        );
+        for (const d of c.disagreements) console.log(`  ${d}`);
+        bad += c.disagreements.length;
+      });
+      return bad ? 1 : 0;
     }
     default:
       console.error(USAGE);
