@@ -14,7 +14,9 @@ import { generateKeyPair, pemEncode } from "../verdict/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SAMPLE = new URL("../snapshots/samples/qemu-virt-gicv3-max-smp2.cbor", import.meta.url);
-const TARGETS = ["linux-6.1@neoverse-n1", "linux-5.10@neoverse-n1"];
+/** As in tests/http/verdict_e2e_test.ts: the sample was taken under QEMU TCG (-cpu max, GICv3). */
+const SOURCE = "linux-6.1@qemu-tcg-max";
+const TARGETS = ["linux-6.1+iidr-rev1@qemu-tcg-max", "linux-5.10@qemu-tcg-max"];
 const MPIDR_EL1 = sysreg(3, 0, 0, 0, 5);
 
 function arg(name: string, dflt: number): number {
@@ -71,7 +73,8 @@ const concurrency = arg("concurrency", 8);
 const body = fourVcpus();
 const dir = await Deno.makeTempDir({ prefix: "rollsafe-bench-" });
 const server = await start(dir, concurrency);
-const url = `${server.url}/v1/verdicts?${TARGETS.map((t) => `target=${t}`).join("&")}`;
+const q = new URLSearchParams([...TARGETS.map((t) => ["target", t]), ["source", SOURCE]]);
+const url = `${server.url}/v1/verdicts?${q}`;
 const post = async () => {
   const t0 = performance.now();
   const r = await fetch(url, {
@@ -79,12 +82,12 @@ const post = async () => {
     body,
     headers: { "content-type": "application/cbor" },
   });
-  await r.arrayBuffer();
-  return { ms: performance.now() - t0, status: r.status };
+  const text = r.status === 200 ? (await r.arrayBuffer(), "") : await r.text();
+  return { ms: performance.now() - t0, status: r.status, text };
 };
 try {
   const first = await post(); // warm: wasm compile, profile tables, ledger open
-  if (first.status !== 200) throw new Error(`warm-up request answered ${first.status}`);
+  if (first.status !== 200) throw new Error(`warm-up answered ${first.status}: ${first.text}`);
   for (let i = 0; i < concurrency; i++) await post();
   const lat: number[] = [];
   const statuses = new Map<number, number>();

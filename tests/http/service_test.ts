@@ -162,3 +162,20 @@ Deno.test("bearer tokens: required when configured, hashed, wrong ones refused",
     await t.close();
   }
 });
+
+Deno.test("GET / is the upload page, restricted to its own script and this origin", async () => {
+  const t = await testService();
+  try {
+    const r = await t.app.request("/");
+    assertEquals(r.status, 200);
+    assertEquals(r.headers.get("content-type"), "text/html; charset=utf-8");
+    assertStringIncludes(r.headers.get("content-security-policy")!, "connect-src 'self'");
+    const html = await r.text();
+    // The page posts where the API takes uploads and lists targets from where the API lists them.
+    assertStringIncludes(html, '"v1/verdicts?"');
+    assertStringIncludes(html, '"v1/profiles"');
+    assertStringIncludes(html, 'accept: "application/json"');
+  } finally {
+    await t.close();
+  }
+});
