@@ -14,7 +14,7 @@ use crate::cpu::{Cpu, Power};
 use crate::devices::{handle_hvc, FirmwareConfig, Gic, GicConfig, GicModel, GroupMode, HvcAction, Timer};
 use crate::exec::{self, Ctx, Exit, Stop};
 use crate::memory::Memory;
-use crate::sysreg::table::enc;
+use crate::sysreg::table::{enc, SCTLR, SCTLR_M};
 
 /// Why `run` returned (the boundary passes the number).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,6 +233,7 @@ impl Machine {
                     tick_den: self.tick_den,
                     limit,
                     pa_limit: self.pa_limit,
+                    mmu_on: cpu.sys[SCTLR] & SCTLR_M != 0,
                 };
                 exec::run::run(cpu, &mut ctx)
             };

@@ -16,8 +16,8 @@ pub struct Region {
 impl Region {
     #[inline(always)]
     pub fn contains(&self, pa: u64, len: u64) -> bool {
-        pa >= self.base && pa.wrapping_sub(self.base).wrapping_add(len) <= self.data.len() as u64
-            && pa.wrapping_sub(self.base) < self.data.len() as u64
+        let o = pa.wrapping_sub(self.base);
+        pa >= self.base && o < self.data.len() as u64 && self.data.len() as u64 - o >= len
     }
 }
 
@@ -27,6 +27,8 @@ pub const MAX_RAM_BYTES: u64 = 3 << 30;
 #[derive(Default)]
 pub struct Memory {
     pub regions: Vec<Region>,
+    /// The region the last access hit: checked first (accesses cluster).
+    hot: usize,
     pub cache: DecodeCache,
     /// Sorted guest addresses that decode to [`Op::Watch`].
     pub watches: Vec<u64>,
@@ -51,18 +53,30 @@ impl Memory {
         Ok(())
     }
 
-    #[inline(always)]
     pub fn find(&self, pa: u64, len: u64) -> Option<usize> {
         self.regions.iter().position(|r| r.contains(pa, len))
     }
 
+    /// The byte offset of `[pa, pa+len)` in region `hot` (updated on a miss), if it is RAM.
+    #[inline(always)]
+    fn locate(&mut self, pa: u64, len: u64) -> Option<(usize, usize)> {
+        if let Some(r) = self.regions.get(self.hot) {
+            let o = pa.wrapping_sub(r.base);
+            if o < r.data.len() as u64 && (r.data.len() as u64 - o) >= len {
+                return Some((self.hot, o as usize));
+            }
+        }
+        let i = self.find(pa, len)?;
+        self.hot = i;
+        Some((i, (pa - self.regions[i].base) as usize))
+    }
+
     /// Little-endian read of 1, 2, 4 or 8 bytes of RAM; `None` if not (entirely) RAM.
     #[inline(always)]
-    pub fn read(&self, pa: u64, size_log2: u32) -> Option<u64> {
+    pub fn read(&mut self, pa: u64, size_log2: u32) -> Option<u64> {
         let len = 1u64 << size_log2;
-        let r = &self.regions[self.find(pa, len)?];
-        let o = (pa - r.base) as usize;
-        let d = &r.data;
+        let (ri, o) = self.locate(pa, len)?;
+        let d = &self.regions[ri].data;
         Some(match size_log2 {
             0 => d[o] as u64,
             1 => u16::from_le_bytes([d[o], d[o + 1]]) as u64,
@@ -79,13 +93,19 @@ impl Memory {
     #[inline(always)]
     pub fn write(&mut self, pa: u64, size_log2: u32, v: u64) -> bool {
         let len = 1usize << size_log2;
-        let ri = match self.find(pa, len as u64) {
-            Some(i) => i,
+        let (ri, o) = match self.locate(pa, len as u64) {
+            Some(x) => x,
             None => return false,
         };
         let r = &mut self.regions[ri];
-        let o = (pa - r.base) as usize;
-        r.data[o..o + len].copy_from_slice(&v.to_le_bytes()[..len]);
+        let d = &mut r.data;
+        // Fixed-size copies: a variable-length copy_from_slice becomes a memcpy call.
+        match size_log2 {
+            0 => d[o] = v as u8,
+            1 => d[o..o + 2].copy_from_slice(&(v as u16).to_le_bytes()),
+            2 => d[o..o + 4].copy_from_slice(&(v as u32).to_le_bytes()),
+            _ => d[o..o + 8].copy_from_slice(&v.to_le_bytes()),
+        }
         let page = o >> PAGE_SHIFT;
         let ci = r.code[page];
         if ci != 0 {

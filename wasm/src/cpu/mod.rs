@@ -141,7 +141,8 @@ impl Cpu {
     /// Register `r` as an operand where 31 means XZR.
     #[inline(always)]
     pub fn xr(&self, r: u8) -> u64 {
-        self.x[r as usize]
+        // The mask proves the index in range, so no bounds check sits in the hot path.
+        self.x[(r & 31) as usize]
     }
 
     /// Register `r` as an operand where 31 means SP.
@@ -150,14 +151,14 @@ impl Cpu {
         if r == 31 {
             self.sp
         } else {
-            self.x[r as usize]
+            self.x[(r & 31) as usize]
         }
     }
 
     /// Writes `v` to Xr (31 = XZR: discarded); 32-bit results are zero-extended by the caller.
     #[inline(always)]
     pub fn set(&mut self, r: u8, v: u64) {
-        self.x[r as usize] = v;
+        self.x[(r & 31) as usize] = v;
         self.x[31] = 0;
     }
 
@@ -167,7 +168,7 @@ impl Cpu {
         if r == 31 {
             self.sp = v;
         } else {
-            self.x[r as usize] = v;
+            self.x[(r & 31) as usize] = v;
         }
     }
 

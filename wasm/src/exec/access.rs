@@ -9,12 +9,11 @@
 use super::{Ctx, Exit, Stop, Unimpl};
 use crate::cpu::exception::{Exception, Fsc};
 use crate::cpu::Cpu;
-use crate::sysreg::table::{SCTLR, SCTLR_M};
 
 /// Translate a data or instruction address.
 #[inline(always)]
 pub fn translate(cpu: &Cpu, ctx: &Ctx, va: u64, write: bool, fetch: bool) -> Result<u64, Exit> {
-    if cpu.sys[SCTLR] & SCTLR_M != 0 {
+    if ctx.mmu_on {
         return Err(Exit::Stop(Stop::Unimplemented(Unimpl::Mmu)));
     }
     if va >= ctx.pa_limit {

@@ -63,6 +63,8 @@ pub struct Ctx<'a> {
     pub limit: u64,
     /// Physical addresses at or above this are outside the implemented PA range.
     pub pa_limit: u64,
+    /// SCTLR_EL1.M when the slice started (an SCTLR write ends the inner loop, so it is current).
+    pub mmu_on: bool,
 }
 
 impl<'a> Ctx<'a> {
