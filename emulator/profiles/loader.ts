@@ -346,8 +346,24 @@ export function withVariants(base: Profile, variants: string[]): Profile {
   return { ...p, digest: digestOf(p) } as Profile;
 }
 
-/** Resolves "<profile>[+<variant>…]" among the built-ins and `extra` user profiles. */
+const RESOLVED = new Map<string, Profile>();
+
+/**
+ * Resolves "<profile>[+<variant>…]" among the built-ins and `extra` user profiles. Built-in
+ * resolutions are cached: treat the returned profile as read-only.
+ */
 export function resolveProfile(spec: string, extra: Map<string, ProfileFile> = new Map()): Profile {
+  if (extra.size === 0) {
+    const hit = RESOLVED.get(spec);
+    if (hit) return hit;
+    const p = resolveProfileUncached(spec, extra);
+    if (RESOLVED.size < 256) RESOLVED.set(spec, p); // specs come from requests: bound the cache
+    return p;
+  }
+  return resolveProfileUncached(spec, extra);
+}
+
+function resolveProfileUncached(spec: string, extra: Map<string, ProfileFile>): Profile {
   const [id, ...variants] = spec.split("+");
   const file = extra.get(id) ?? BUILTIN_PROFILES.get(id);
   if (!file) {
