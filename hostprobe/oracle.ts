@@ -142,51 +142,68 @@ async function sha256Hex(path: string): Promise<string> {
  */
 export async function fetchKernel(kernel: KernelName): Promise<KernelPackage> {
   const r = await resolveKernel(kernel);
-  const dir = `${CACHE_DIR}/${r.package}_${r.version}`;
-  const metaPath = `${dir}/package.json`;
+  const name = `${r.package}_${r.version}`;
+  const dir = `${CACHE_DIR}/${name}`;
+  const cached = await readCached(dir);
+  if (cached) return { ...cached, kernel, metapackageVersion: r.metapackageVersion };
+  // Download and extract into a private directory, then rename it into place: test files run in
+  // parallel and may fetch the same kernel at once; the first rename wins, the others use it.
+  await Deno.mkdir(CACHE_DIR, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir: CACHE_DIR, prefix: `.${name}.` });
   try {
-    const cached = JSON.parse(await Deno.readTextFile(metaPath)) as KernelPackage;
-    await Deno.stat(cached.image);
-    return { ...cached, kernel, metapackageVersion: r.metapackageVersion };
-  } catch {
-    // not cached yet
-  }
-  await Deno.mkdir(dir, { recursive: true });
-  const dl = await run("apt-get", ["download", `${r.package}:arm64=${r.version}`], 600_000, {
-    cwd: dir,
-  });
-  const deb = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".deb"))?.name;
-  if (dl.code !== 0 || !deb) {
-    throw new OracleError(
-      `apt-get download ${r.package}:arm64=${r.version} failed (${dl.code}): ${dl.stderr.trim()}`,
+    const dl = await run("apt-get", ["download", `${r.package}:arm64=${r.version}`], 600_000, {
+      cwd: tmp,
+    });
+    const deb = [...Deno.readDirSync(tmp)].find((e) => e.name.endsWith(".deb"))?.name;
+    if (dl.code !== 0 || !deb) {
+      throw new OracleError(
+        `apt-get download ${r.package}:arm64=${r.version} failed (${dl.code}): ${dl.stderr.trim()}`,
+      );
+    }
+    const debPath = `${tmp}/${deb}`;
+    const debSha256 = await sha256Hex(debPath);
+    // Extract only the kernel image: tar reads the package's data archive from dpkg-deb.
+    const x = await run(
+      "bash",
+      [
+        "-c",
+        'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./boot/vmlinuz-*"',
+        "extract",
+        debPath,
+        tmp,
+      ],
+      300_000,
     );
+    if (x.code !== 0) throw new OracleError(`extracting /boot/vmlinuz-* from ${deb}: ${x.stderr}`);
+    const img = [...Deno.readDirSync(`${tmp}/boot`)].find((e) => e.name.startsWith("vmlinuz-"));
+    if (!img) throw new OracleError(`${deb} has no /boot/vmlinuz-*`);
+    await Deno.remove(debPath);
+    const meta = { kernel, ...r, imageFile: `boot/${img.name}`, debSha256 };
+    await Deno.writeTextFile(`${tmp}/package.json`, JSON.stringify(meta, null, 2) + "\n");
+    try {
+      await Deno.rename(tmp, dir);
+    } catch {
+      // another process put it there first
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
-  const debPath = `${dir}/${deb}`;
-  const debSha256 = await sha256Hex(debPath);
-  // Extract only the kernel image: tar reads the package's data archive from dpkg-deb.
-  const x = await run(
-    "bash",
-    [
-      "-c",
-      'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./boot/vmlinuz-*"',
-      "extract",
-      debPath,
-      dir,
-    ],
-    300_000,
-  );
-  if (x.code !== 0) throw new OracleError(`extracting /boot/vmlinuz-* from ${deb}: ${x.stderr}`);
-  const img = [...Deno.readDirSync(`${dir}/boot`)].find((e) => e.name.startsWith("vmlinuz-"));
-  if (!img) throw new OracleError(`${deb} has no /boot/vmlinuz-*`);
-  await Deno.remove(debPath);
-  const pkg: KernelPackage = {
-    kernel,
-    ...r,
-    image: `${dir}/boot/${img.name}`,
-    debSha256,
-  };
-  await Deno.writeTextFile(metaPath, JSON.stringify(pkg, null, 2) + "\n");
-  return pkg;
+  const done = await readCached(dir);
+  if (!done) throw new OracleError(`${dir}: kernel cache incomplete after download`);
+  return { ...done, kernel, metapackageVersion: r.metapackageVersion };
+}
+
+/** A cached kernel (package.json + the image it names), or undefined. */
+async function readCached(dir: string): Promise<KernelPackage | undefined> {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
+    const image = `${dir}/${meta.imageFile}`;
+    await Deno.stat(image);
+    const { imageFile: _f, ...rest } = meta;
+    return { ...rest, image } as KernelPackage;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One JSON line of `hostprobe capture` (kinds: hostprobe/README.md). */
