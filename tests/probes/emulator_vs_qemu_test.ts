@@ -1,20 +1,21 @@
 /**
  * The same probe binary on real QEMU 7.2 (TCG, `virt`, `-cpu max`) and on rollsafe's emulator
- * configured as that machine (qemu_tcg_machine.ts: the qemu-tcg-max host's facts plus QEMU virt's
- * GIC and PSCI), compared row by row for the ID registers the host describes, the GIC
- * identification, PSCI_VERSION and interrupt-group writability.
+ * configured as that machine (qemu_tcg_machine.ts: QEMU's own saved ID registers, the
+ * qemu-tcg-max host's GIC/timer facts, QEMU virt's GIC and PSCI), compared row by row: the whole
+ * identification space, the GIC identification, PSCI_VERSION and interrupt-group writability.
  */
 import { assertEquals } from "@std/assert";
 import { oracleTest, QEMU_SYSTEM } from "../support/oracle.ts";
 import { runProbeOnQemu } from "./qemu_runner.ts";
-import { emulatorAsQemu, QEMU_DESCRIBED_ID_REGS } from "./qemu_tcg_machine.ts";
+import { emulatorAsQemu, host, HOST_ID_ROWS, QEMU_ID_ROWS } from "./qemu_tcg_machine.ts";
+import { hostHex } from "../../emulator/hosts/loader.ts";
 import { decodeResults, type Observation, showObservation } from "../../emulator/probes/results.ts";
 import { SLOTS } from "../../emulator/probes/layout.ts";
 
 const GIC_ROWS = ["GICD_IIDR", "GICD_TYPER", "GICD_PIDR2"];
 const FIRMWARE_ROWS = ["PSCI_VERSION"];
-/** Further rows the qemu-tcg-max host file describes (cache.clidr, cntfrq, gic.*). */
-const HOST_ROWS = ["CLIDR_EL1", "CNTFRQ_EL0", "ICC_SRE_EL1", "CurrentEL"];
+/** Further rows: the host file's cntfrq and GIC CPU interface, the emulator's EL and DCZID. */
+const HOST_ROWS = ["CNTFRQ_EL0", "ICC_SRE_EL1", "CurrentEL", "DCZID_EL0"];
 
 /**
  * Where the emulator differs from QEMU's TCG machine on purpose: its GIC is KVM's vGIC (what the
@@ -41,6 +42,28 @@ function view(o: Observation): string {
   return o.status.kind === "exception" ? "exception" : showObservation(o);
 }
 
+Deno.test("qemu-tcg-max host facts agree with QEMU's own saved registers", () => {
+  // The configuration takes its ID values from the stream; the host file must not contradict it.
+  const byName = new Map(QEMU_ID_ROWS.map((r) => [r.name, r.value]));
+  const facts: [string, bigint | undefined][] = [
+    ["MIDR_EL1", hostHex(host, "midr")],
+    ["CLIDR_EL1", hostHex(host, "cache.clidr")],
+    ...Object.keys(host.facts).filter((k) => k.startsWith("idreg.")).map((
+      k,
+    ): [string, bigint | undefined] => [k.slice(6), hostHex(host, k)]),
+  ];
+  let both = 0;
+  for (const [name, v] of facts) {
+    if (!byName.has(name)) continue; // QEMU does not migrate it (computed at run time)
+    both++;
+    assertEquals(byName.get(name), v, name);
+  }
+  assertEquals(both >= 3, true, `${both} registers in both`);
+  // Stream and host together describe the ID space (all but ID_PFR1_EL1, which QEMU computes
+  // and the host file does not give) plus REVIDR, AIDR, CTR and CLIDR.
+  assertEquals(QEMU_ID_ROWS.length + HOST_ID_ROWS.length >= 60, true);
+});
+
 for (const gic of ["v3", "v2"] as const) {
   oracleTest({
     name: `probe: emulator as QEMU virt,gic-version=${
@@ -51,7 +74,9 @@ for (const gic of ["v3", "v2"] as const) {
       const qemu = decodeResults((await runProbeOnQemu(gic)).buffer);
       const emu = await emulatorAsQemu(gic);
       const rows = [
-        ...QEMU_DESCRIBED_ID_REGS,
+        ...QEMU_ID_ROWS.map((r) => r.name),
+        ...HOST_ID_ROWS.map((r) => r.name),
+        "MPIDR_EL1",
         ...HOST_ROWS,
         ...GIC_ROWS,
         ...FIRMWARE_ROWS,

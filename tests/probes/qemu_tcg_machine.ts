@@ -1,41 +1,76 @@
 /**
  * rollsafe's emulator configured as QEMU 7.2's TCG `virt` machine with `-cpu max` (not a KVM
- * kernel: QEMU's own GIC and PSCI), from the qemu-tcg-max host file and QEMU virt facts that were
- * recorded independently of this project's probe (research/emulator.md §2.3).
+ * kernel: QEMU's own GIC and PSCI). Identification values come from QEMU's own saved state of the
+ * same machine (the committed migration stream tests/fixtures/qemu/virt-gicv3-max-smp2.qemu, as
+ * imported into snapshots/samples/qemu-virt-gicv3-max-smp2.cbor: QEMU's cpreg values), the GIC
+ * CPU interface and counter frequency from the qemu-tcg-max host file, and the `virt` GIC/PSCI
+ * facts from research/emulator.md §2.3, all recorded independently of this project's probe.
  */
 import { Machine, type MachineConfig } from "../../emulator/machine.ts";
 import { resolveHost } from "../../emulator/hosts/loader.ts";
 import { hostHex, hostNum } from "../../emulator/hosts/loader.ts";
-import { regId } from "../../snapshots/kvm/names.ts";
+import { decodeSnapshot, regValue, sysreg } from "../../snapshots/mod.ts";
 import { PROBE_SCRATCH_SIZE, probeScratch, runProbe } from "../../emulator/probes/run.ts";
 import type { ProbeResults } from "../../emulator/probes/results.ts";
+import { SLOTS } from "../../emulator/probes/layout.ts";
 
-const host = resolveHost("qemu-tcg-max");
+export const host = resolveHost("qemu-tcg-max");
+const stream = decodeSnapshot(
+  Deno.readFileSync(
+    new URL("../../snapshots/samples/qemu-virt-gicv3-max-smp2.cbor", import.meta.url),
+  ),
+);
 
-/** ID registers whose QEMU value the host file gives (the others it does not predict). */
-export const QEMU_DESCRIBED_ID_REGS: string[] = [
-  "MIDR_EL1",
-  ...Object.keys(host.facts).filter((k) => k.startsWith("idreg.")).map((k) => k.slice(6)),
-];
+/**
+ * Probe rows configured from QEMU's saved state: every MRS row of the identification space
+ * (op0=3, op1 ∈ {0,1,3}, CRn=0: ID registers, MIDR/REVIDR/AIDR, CTR/CLIDR) the stream carries.
+ */
+export const QEMU_ID_ROWS: { name: string; encoding: number; value: bigint }[] = SLOTS.flatMap(
+  (slot) => {
+    if (slot.op.kind !== "mrs") return [];
+    const [op0, op1, crn, crm, op2] = slot.op.enc;
+    if (op0 !== 3 || crn !== 0 || ![0, 1, 3].includes(op1)) return [];
+    const id = sysreg(op0, op1, crn, crm, op2);
+    const value = regValue(stream.vcpus[0], id);
+    return value === undefined ? [] : [{ name: slot.name, encoding: Number(id & 0xffffn), value }];
+  },
+);
+
+/**
+ * Rows QEMU does not migrate (MIDR_EL1, ID_AA64PFR0_EL1 and the like are computed, not stored),
+ * taken from the qemu-tcg-max host file where it gives them.
+ */
+export const HOST_ID_ROWS: { name: string; encoding: number; value: bigint }[] = SLOTS.flatMap(
+  (slot) => {
+    if (slot.op.kind !== "mrs" || QEMU_ID_ROWS.some((r) => r.name === slot.name)) return [];
+    const value = slot.name === "MIDR_EL1"
+      ? hostHex(host, "midr")
+      : hostHex(host, `idreg.${slot.name}`);
+    if (value === undefined) return [];
+    const [op0, op1, crn, crm, op2] = slot.op.enc;
+    return [{
+      name: slot.name,
+      encoding: Number(sysreg(op0, op1, crn, crm, op2) & 0xffffn),
+      value,
+    }];
+  },
+);
 
 /** QEMU virt (research/emulator.md §2.3, QEMU 7.2.22): GICD_IIDR 0x43b, PSCI 1.1, 256 INTIDs
  * on GICv3 (GICD_TYPER.ITLinesNumber 7); GICv2 gets num-irq NUM_IRQS + 32 = 288 (hw/arm/virt.c). */
 const QEMU_VIRT = { gicdIidr: 0x43b, psci: 0x1_0001n, nrIrqsV3: 256, nrIrqsV2: 288 };
 
+/** GIC fields of the ID registers (Arm ARM D24.2): 0 without a GICv3 system-register interface. */
+const GIC_FIELD: Record<string, bigint> = {
+  ID_AA64PFR0_EL1: 0xfn << 24n,
+  ID_PFR1_EL1: 0xfn << 28n,
+};
+
 export function qemuTcgConfig(gic: "v2" | "v3"): MachineConfig {
-  const sysregs = QEMU_DESCRIBED_ID_REGS.map((name) => {
-    const v = name === "MIDR_EL1" ? hostHex(host, "midr") : hostHex(host, `idreg.${name}`);
-    return { encoding: Number(regId(name)! & 0xffffn), value: v! };
-  });
-  // Without a GICv3 CPU interface ID_AA64PFR0_EL1.GIC (bits 27:24) reads 0 (Arm ARM D24.2.65).
-  if (gic === "v2") {
-    const pfr0 = sysregs.find((s) => s.encoding === Number(regId("ID_AA64PFR0_EL1")! & 0xffffn));
-    if (pfr0) pfr0.value &= ~(0xfn << 24n);
-  }
-  const clidr = hostHex(host, "cache.clidr");
-  if (clidr !== undefined) {
-    sysregs.push({ encoding: Number(regId("CLIDR_EL1")! & 0xffffn), value: clidr });
-  }
+  const sysregs = [...QEMU_ID_ROWS, ...HOST_ID_ROWS].map(({ name, encoding, value }) => ({
+    encoding,
+    value: gic === "v2" && GIC_FIELD[name] ? value & ~GIC_FIELD[name] : value,
+  }));
   return {
     vcpus: 1,
     ram: [],
