@@ -152,3 +152,16 @@ Deno.test("VMM orders: generic puts ID registers first, qemu sorts by id, firecr
   assertEquals(ids("qemu"), [midr, pfr0, sctlr]);
   assertEquals(ids("firecracker"), [sctlr, pfr0, midr]);
 });
+
+Deno.test("MIDR_EL1 from another CPU: EINVAL unless the VM enables KVM_CAP_ARM_WRITABLE_IMP_ID_REGS (6.15+)", () => {
+  const midr = sysreg(3, 0, 0, 0, 0);
+  const s = oneVcpu([[midr, 0x410fd0c0n]]); // a Cortex-A76 MIDR on a Neoverse N1 host
+  assertEquals(outcome(s, "linux-7.0@neoverse-n1", midr).slice(0, 2), ["failed", "EINVAL"]);
+  s.vm.caps = [239];
+  const r = evaluateRestore(s, resolveTarget("linux-7.0@neoverse-n1"), { vmm: "generic" });
+  assertEquals([r.operations[0].op, r.operations[0].outcome], ["KVM_ENABLE_CAP", "ok"]);
+  assertEquals(r.operations.find((o) => o.name === "MIDR_EL1")?.outcome, "ok");
+  const old = evaluateRestore(s, resolveTarget("linux-6.12@neoverse-n1"), { vmm: "generic" });
+  assertEquals([old.operations[0].outcome, old.operations[0].errno], ["failed", "EINVAL"]);
+  assertEquals(old.operations.find((o) => o.name === "MIDR_EL1")?.errno, "EINVAL");
+});
