@@ -83,8 +83,15 @@ export const DEBIAN_ARM64_KERNELS: Oracle = {
 
 function aptHasArm64Kernel(): boolean {
   try {
-    const out = new Deno.Command("apt-cache", {
-      args: ["policy", "linux-image-arm64:arm64", "linux-image-6.12-arm64:arm64"],
+    // coreutils timeout: outputSync takes no abort signal
+    const out = new Deno.Command("timeout", {
+      args: [
+        "30",
+        "apt-cache",
+        "policy",
+        "linux-image-arm64:arm64",
+        "linux-image-6.12-arm64:arm64",
+      ],
       stdout: "piped",
       stderr: "null",
     }).outputSync();
