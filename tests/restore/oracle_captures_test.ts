@@ -10,7 +10,8 @@ import { assertEquals } from "@std/assert";
 import { resolveTarget } from "../../emulator/target.ts";
 import { evaluateRestore, regInventory, targetDefaults } from "../../emulator/kvm/mod.ts";
 import { regName } from "../../snapshots/kvm/names.ts";
-import { VCPU_FEATURE as F } from "../../snapshots/model.ts";
+import { newVcpu, VCPU_FEATURE as F } from "../../snapshots/model.ts";
+import { bigToLe, regSize } from "../../snapshots/kvm/ids.ts";
 import { fingerprint, vgicSnapshot } from "./helpers.ts";
 
 const ORACLE = new URL("../fixtures/oracle/", import.meta.url);
@@ -145,5 +146,46 @@ Deno.test("GICv2 IGROUPR from userspace: ignored unless an accepted GICD_IIDR wr
         `${file} ${name}: IGROUPR1 as held`,
       );
     }
+  }
+});
+
+Deno.test("single-register probes of the captures (changed values, CCSIDR writes, unlisted ids) are predicted exactly", () => {
+  for (
+    const [file, profile] of [["debian-6.1.json", "debian-6.1"], [
+      "debian-6.12.json",
+      "debian-6.12",
+    ]]
+  ) {
+    const capture = load(file).capture;
+    const t = resolveTarget(`${profile}@qemu-max-nested`);
+    let n = 0;
+    for (const section of ["changed", "ccsidrSet", "unlisted"]) {
+      for (
+        const [name, e] of Object.entries(
+          capture[section] as Record<string, { id?: string; written?: string; result: string }>,
+        )
+      ) {
+        const id = BigInt(e.id ?? name);
+        const v = newVcpu(0x80000000n);
+        v.features = [F.PSCI_0_2];
+        const width = regSize(id);
+        v.registers.set(id, bigToLe(e.written ? BigInt(e.written) : 0n, width));
+        const s = {
+          vm: { caps: [], smcccFilter: [], extra: new Map() },
+          vcpus: [v],
+          extra: new Map(),
+        };
+        const o = evaluateRestore(s, t, { vmm: "generic" }).operations.find((x) =>
+          x.op === "KVM_SET_ONE_REG"
+        )!;
+        assertEquals(
+          o.outcome === "failed" ? o.errno : "ok",
+          e.result,
+          `${file} ${section} ${name}: ${o.reason}`,
+        );
+        n++;
+      }
+    }
+    assertEquals(n >= 25, true, `${file}: ${n} probes`);
   }
 });
