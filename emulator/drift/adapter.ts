@@ -16,8 +16,11 @@ import { kvmIidr } from "../kvm/rules_vgic.ts";
 import { hostBool, hostHex, hostNum } from "../hosts/loader.ts";
 import type { Target } from "../profiles/types.ts";
 import { regValue, type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
-import { COPROC, regCoproc, sysreg } from "../../snapshots/kvm/ids.ts";
+import { COPROC, fwReg, regCoproc, sysreg } from "../../snapshots/kvm/ids.ts";
 import type { DriftSide, StateWrite } from "./side.ts";
+
+/** KVM_REG_ARM_PSCI_VERSION (firmware register 0). */
+const PSCI_VERSION_REG = fwReg(0);
 
 /** Distributor offsets that are identification, not state (never replayed). */
 function isDistId(model: "v2" | "v3", off: number): boolean {
@@ -25,21 +28,30 @@ function isDistId(model: "v2" | "v3", off: number): boolean {
   return model === "v3" ? off >= 0xffd0 : off >= 0xfd0; // PIDR/CIDR blocks
 }
 
-/** Which profile fact cites each rule topic (first present wins). */
-const TOPIC_FACTS: Record<string, string[]> = {
-  "vgic.iidr": ["vgic.iidr.honoured", "vgic.iidr.accepted", "vgic.iidr.defaultRevision"],
-  "vgic.groups": ["vgic.groups.configurable", "vgic.groups.v2UserWritable"],
-  psci: ["psci.default", "psci.accepted"],
-  cache: ["cache.clidr", "cache.writable"],
-  timer: ["timer.counterOffset"],
-  bitmap: ["bitmap.0"],
-  idregs: ["idwrite.default"],
-  impid: ["impid.writableCap"],
-};
+/**
+ * Which profile fact cites each rule topic (first present wins). Where the cause depends on the
+ * restore, so does the citation: a revision the VMM wrote cites the write rules, a default one
+ * the default; a PSCI version the snapshot restored cites what is accepted, else the default.
+ */
+function topicFactKeys(s: Snapshot, e: EffectiveState): Record<string, string[]> {
+  const psciSaved = s.vcpus.some((c) => c.registers.has(PSCI_VERSION_REG));
+  return {
+    "vgic.iidr": e.vgic?.iidrWritten
+      ? ["vgic.iidr.honoured", "vgic.iidr.accepted", "vgic.iidr.defaultRevision"]
+      : ["vgic.iidr.defaultRevision"],
+    "vgic.groups": ["vgic.groups.configurable", "vgic.groups.v2UserWritable"],
+    psci: psciSaved ? ["psci.accepted", "psci.default"] : ["psci.default"],
+    cache: ["cache.clidr", "cache.writable"],
+    timer: ["timer.counterOffset"],
+    bitmap: ["bitmap.0"],
+    idregs: ["idwrite.default"],
+    impid: ["impid.writableCap"],
+  };
+}
 
-function topicFacts(t: Target): Record<string, FactSource> {
+function topicFacts(t: Target, s: Snapshot, e: EffectiveState): Record<string, FactSource> {
   const out: Record<string, FactSource> = {};
-  for (const [topic, keys] of Object.entries(TOPIC_FACTS)) {
+  for (const [topic, keys] of Object.entries(topicFactKeys(s, e))) {
     const k = keys.find((k) => t.profile.facts[k] !== undefined);
     if (k) out[topic] = t.profile.facts[k].source;
   }
@@ -192,5 +204,5 @@ export function driftSide(
       writes.push({ kind: "mp-state", vcpu: k, state: "stopped" });
     }
   });
-  return { id: target.id, config, writes, facts: topicFacts(target) };
+  return { id: target.id, config, writes, facts: topicFacts(target, snapshot, effective) };
 }

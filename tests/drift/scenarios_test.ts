@@ -138,6 +138,14 @@ Deno.test("drift: linux-6.1 → linux-5.10 (QEMU restore): PSCI 1.1 → 1.0, IID
   ]);
   const psci = run.findings.find((f) => f.what === "PSCI_VERSION")!;
   assert(psci.explanation.includes("from 1.1 to 1.0"), psci.explanation);
+  // QEMU writes neither GICD_IIDR nor (from TCG) a PSCI version: both come from 5.10's defaults,
+  // and the findings cite those facts of the target's profile.
+  const facts = tgt.target.profile.facts;
+  assertEquals(psci.fact, facts["psci.default"].source);
+  assertEquals(
+    run.findings.find((f) => f.what === "GICD_IIDR")!.fact,
+    facts["vgic.iidr.defaultRevision"].source,
+  );
 });
 
 Deno.test("drift: amzn2023-6.18 → amzn2023-6.1 on the Neoverse-N1 fingerprint: cache geometry changes", async () => {
