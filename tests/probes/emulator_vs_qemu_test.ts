@@ -15,7 +15,7 @@ import { SLOTS } from "../../emulator/probes/layout.ts";
 const GIC_ROWS = ["GICD_IIDR", "GICD_TYPER", "GICD_PIDR2"];
 const FIRMWARE_ROWS = ["PSCI_VERSION"];
 /** Further rows: the host file's cntfrq and GIC CPU interface, the emulator's EL and DCZID. */
-const HOST_ROWS = ["CNTFRQ_EL0", "ICC_SRE_EL1", "CurrentEL", "DCZID_EL0"];
+const HOST_ROWS = ["CNTFRQ_EL0", "ICC_SRE_EL1", "ICC_CTLR_EL1", "CurrentEL", "DCZID_EL0"];
 
 /**
  * Where the emulator differs from QEMU's TCG machine on purpose: its GIC is KVM's vGIC (what the
