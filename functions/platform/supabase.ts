@@ -9,7 +9,7 @@ import { startFromEnv } from "../serve.ts";
 
 const name = Deno.env.get("ROLLSAFE_FUNCTION_NAME") ?? "rollsafe";
 const env = (n: string) =>
-  n === "DATABASE_URL" ? Deno.env.get(n) ?? Deno.env.get("SUPABASE_DB_URL") : Deno.env.get(n);
+  n === "DATABASE_URL" ? Deno.env.get(n) || Deno.env.get("SUPABASE_DB_URL") : Deno.env.get(n);
 const { app } = startFromEnv(env);
 const root = new Hono().route(`/${name}`, app);
 

@@ -41,8 +41,6 @@ Deno.test({
         PORT: "0",
         ROLLSAFE_DATA_DIR: empty,
         ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
-        HOME: empty,
-        PATH: Deno.env.get("PATH") ?? "",
       },
     });
     try {
@@ -137,8 +135,6 @@ oracleTest({
         // What Supabase sets for every function; the entry maps it to DATABASE_URL.
         SUPABASE_DB_URL: Deno.env.get("ROLLSAFE_TEST_DATABASE_URL")!,
         ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
-        HOME: empty,
-        PATH: Deno.env.get("PATH") ?? "",
       },
     });
     try {

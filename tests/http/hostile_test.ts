@@ -530,8 +530,6 @@ Deno.test({
           ROLLSAFE_DATA_DIR: dir,
           ROLLSAFE_CONFIG_DIR: dir,
           ROLLSAFE_MAX_BODY_BYTES: String(CAP),
-          HOME: dir,
-          PATH: Deno.env.get("PATH") ?? "",
         },
       },
     );

@@ -2,12 +2,30 @@
  * Runs a real server process on 127.0.0.1 with port 0 (the OS picks a free port) and reads the
  * address from its "Listening on" line, so tests never race for a port.
  */
+import { ENV_VARS } from "../../functions/config.ts";
+
 export interface RunningServer {
   url: string;
   /** Everything the process wrote to stderr so far (start-up banner, logs). */
   log(): string;
   stop(): Promise<void>;
 }
+
+/**
+ * Variables the service reads, blanked for the child unless the test sets them, so whatever the
+ * calling shell exports (a DATABASE_URL, a token list) cannot change what the test exercises.
+ * The rest of the environment (PATH, HOME and with it Deno's cache) is inherited.
+ */
+const RESET = [
+  ...ENV_VARS.map((r) => r.name),
+  "ROLLSAFE_SIGNING_KEY",
+  "ROLLSAFE_SIGNING_KEY_FILE",
+  "ROLLSAFE_SIGNING_KID",
+  "ROLLSAFE_PUBLIC_KEYS",
+  "ROLLSAFE_PUBLIC_KEYS_FILE",
+  "ROLLSAFE_GIT_REVISION",
+  "SUPABASE_DB_URL",
+];
 
 export async function startServer(
   args: string[],
@@ -16,7 +34,7 @@ export async function startServer(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: opts.cwd,
-    env: { NO_COLOR: "1", ...opts.env },
+    env: { ...Object.fromEntries(RESET.map((n) => [n, ""])), NO_COLOR: "1", ...opts.env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -164,8 +164,6 @@ oracleTest({
         env: {
           ROLLSAFE_DATA_DIR: dir,
           ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
-          HOME: dir,
-          PATH: Deno.env.get("PATH") ?? "",
         },
       },
     );
