@@ -2,8 +2,8 @@
  * `rollsafe check <snapshot> --target <t> [--target <t2> …] [--vmm <flavour>] [--source <t>]
  *  [--profile-file <f>] [--host-file <f>] [--json] [--problems] [--out verdict.cose]`
  *
- * Parse arguments → load the snapshot → resolve targets → assess each target (restore model; the
- * drift and reliance stages plug into `assess`) → render. Exit codes: 0 restorable everywhere
+ * Parse arguments → load the snapshot → resolve targets → `validate` (emulator/validate.ts: the
+ * restore model, then guest probes on the source and each target for drift and reliance) → render. Exit codes: 0 restorable everywhere
  * with nothing above info, 1 restorable with warnings (ignored writes) or drift, 2 not
  * restorable on at least one target, 3 bad input or unknown target.
  */
@@ -12,7 +12,7 @@ import { one, parseArgs, UsageError } from "./args.ts";
 import { readInput, reportInputError } from "./import.ts";
 import { importSnapshot } from "../snapshots/import/mod.ts";
 import type { Snapshot } from "../snapshots/model.ts";
-import type { DriftFinding, OperationResult, RelianceFinding } from "../emulator/findings.ts";
+import type { OperationResult } from "../emulator/findings.ts";
 import {
   addUserHost,
   addUserProfile,
@@ -22,12 +22,8 @@ import {
   type Target,
   type TargetContext,
 } from "../emulator/target.ts";
-import {
-  evaluateRestore,
-  FLAVOURS,
-  type RestoreResult,
-  type VmmFlavour,
-} from "../emulator/kvm/mod.ts";
+import { FLAVOURS, type VmmFlavour } from "../emulator/kvm/mod.ts";
+import { type Assessment, validate } from "../emulator/validate.ts";
 import { profileCanonical } from "../emulator/profiles/loader.ts";
 import { hostCanonical } from "../emulator/hosts/loader.ts";
 import {
@@ -40,22 +36,7 @@ import {
   snapshotRef,
 } from "../verdict/mod.ts";
 
-export interface Assessment {
-  target: Target;
-  restore: RestoreResult;
-  drift: DriftFinding[];
-  reliance: RelianceFinding[];
-}
-
-/** Per-target assessment. The drift and reliance stages (emulator/validate.ts) extend this. */
-export function assess(s: Snapshot, targets: Target[], vmm?: VmmFlavour): Assessment[] {
-  return targets.map((t) => ({
-    target: t,
-    restore: evaluateRestore(s, t, { vmm }),
-    drift: [],
-    reliance: [],
-  }));
-}
+export type { Assessment };
 
 const COMPONENT_TITLE: Record<OperationResult["component"], string> = {
   vm: "VM",
@@ -98,6 +79,7 @@ export function renderText(
   as: Assessment[],
   source: Assessment | undefined,
   problemsOnly: boolean,
+  sourceHow?: string,
 ): string {
   const lines: string[] = [];
   const src = s.source;
@@ -111,7 +93,9 @@ export function renderText(
     lines.push(
       `source ${source.target.id}: ${
         source.restore.restorable ? "restorable" : "NOT restorable"
-      } on its own target (${t.failed} failed, ${t.ignored} ignored)`,
+      } on its own target (${t.failed} failed, ${t.ignored} ignored)${
+        sourceHow ? `; ${sourceHow}` : ""
+      }`,
     );
   }
   for (const a of as) {
@@ -158,6 +142,7 @@ export function renderText(
       lines.push(`  drift ${d.severity}: ${d.what}: ${d.source} → ${d.target}: ${d.explanation}`);
     }
     for (const x of a.reliance) lines.push(`  reliance ${x.severity}: ${x.kind}: ${x.explanation}`);
+    for (const n of a.notes) lines.push(`  note: ${n}`);
   }
   return lines.join("\n");
 }
@@ -179,6 +164,7 @@ export function renderJson(s: Snapshot, as: Assessment[], source: Assessment | u
     operations: a.restore.operations,
     drift: a.drift,
     reliance: a.reliance,
+    notes: a.notes,
   });
   return {
     snapshot: {
@@ -251,14 +237,14 @@ export const checkCommand: Command = {
     try {
       const p = parseArgs(args, {
         values: ["target", "vmm", "source", "profile-file", "host-file", "out"],
-        flags: ["json", "problems"],
+        flags: ["json", "problems", "no-probes"],
         aliases: { t: "target" },
       });
       const [input] = p.positionals;
       const targetSpecs = p.values.get("target") ?? [];
       if (!input || p.positionals.length > 1 || targetSpecs.length === 0) {
         throw new UsageError(
-          "usage: rollsafe check <snapshot> --target <profile@host> [--target …] [--vmm generic|qemu|firecracker|cloud-hypervisor] [--source <profile@host>] [--profile-file f] [--host-file f] [--json] [--problems]",
+          "usage: rollsafe check <snapshot> --target <profile@host> [--target …] [--vmm generic|qemu|firecracker|cloud-hypervisor] [--source <profile@host>] [--profile-file f] [--host-file f] [--json] [--problems] [--no-probes] [--out verdict.cose]",
         );
       }
       const vmm = one(p, "vmm");
@@ -272,28 +258,30 @@ export const checkCommand: Command = {
       const targets = targetSpecs.map((t) => resolveTarget(t, ctx));
       const bytes = await readInput(input);
       const snapshot = await importSnapshot(bytes);
-      const sourceSpec = one(p, "source") ??
-        (snapshot.source?.profile && snapshot.source?.host
-          ? `${snapshot.source.profile}@${snapshot.source.host}`
-          : undefined);
-      const sourceTarget = sourceSpec ? resolveTarget(sourceSpec, ctx) : undefined;
-      const results = assess(snapshot, targets, vmm as VmmFlavour | undefined);
-      const source = sourceTarget
-        ? assess(snapshot, [sourceTarget], vmm as VmmFlavour | undefined)[0]
-        : undefined;
+      const sourceSpec = one(p, "source");
+      const v = await validate(snapshot, targets, {
+        vmm: vmm as VmmFlavour | undefined,
+        source: sourceSpec === undefined ? undefined : resolveTarget(sourceSpec, ctx),
+        ctx,
+        probes: !p.flags.has("no-probes"),
+      });
+      const results = v.targets;
+      const source = v.source;
       const out = one(p, "out");
       if (out !== undefined) {
-        if (!sourceTarget) {
+        if (!source) {
           throw new UsageError(
-            "--out: the signed verdict binds the source target; the snapshot does not name one, so give --source <profile@host>",
+            "--out: the signed verdict binds the source target; the snapshot neither names nor matches one, so give --source <profile@host>",
           );
         }
-        await writeVerdict(out, bytes, sourceTarget, results);
+        await writeVerdict(out, bytes, source.target, results);
         console.error(`rollsafe: signed verdict written to ${out}`);
       }
       if (p.flags.has("json")) {
         console.log(JSON.stringify(renderJson(snapshot, results, source), null, 2));
-      } else console.log(renderText(snapshot, results, source, p.flags.has("problems")));
+      } else {console.log(
+          renderText(snapshot, results, source, p.flags.has("problems"), v.sourceHow),
+        );}
       return Math.max(EXIT.OK, ...results.map(exitFor));
     } catch (e) {
       if (e instanceof ProfileError) {

@@ -144,9 +144,24 @@ Deno.test("check --out writes a signed verdict that rollsafe verify accepts; wit
       "--accept-dev-key",
     ]);
     assertEquals(v.code, 0, v.err + v.out);
-    const noSource = await run([
+    // The source is recognised from the dump's kernel release and MIDR when not given.
+    const recognised = await run([
       "check",
       fp("6.1"),
+      "--target",
+      "amzn2023-6.1@neoverse-n1",
+      "--out",
+      out,
+    ]);
+    assertEquals(recognised.code, 0, recognised.err);
+    // A kernel release no profile describes leaves the source unknown: --out needs --source.
+    const unknown = `${dir}/unknown-kernel.json`;
+    const doc = JSON.parse(await Deno.readTextFile(fp("6.1")));
+    doc.kernel_version = "6.1.999-custom";
+    await Deno.writeTextFile(unknown, JSON.stringify(doc));
+    const noSource = await run([
+      "check",
+      unknown,
       "--target",
       "amzn2023-6.1@neoverse-n1",
       "--out",
