@@ -39,6 +39,7 @@ Deno.test({
       cwd: empty,
       env: {
         PORT: "0",
+        HOST: "127.0.0.1",
         ROLLSAFE_DATA_DIR: empty,
         ROLLSAFE_SIGNING_KEY: pemEncode("PRIVATE KEY", pkcs8),
       },
