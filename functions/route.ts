@@ -116,10 +116,11 @@ export function register(app: Hono, routes: readonly RouteDef[], s: Services): v
       if (!(t in PROBLEMS)) throw new Error(`${def.operationId}: unknown problem type ${t}`);
     }
     app.on(def.method.toUpperCase(), honoPath(def.path), async (c) => {
-      const req = parseParams(def, c);
+      // Authentication first: a caller without a token learns nothing about the parameters.
       if (def.auth) {
         await requireBearer(c.req.header("authorization") ?? null, s.config.tokenHashes);
       }
+      const req = parseParams(def, c);
       if (!def.costly) return await def.handle(req, s);
       const release = s.admit();
       try {
