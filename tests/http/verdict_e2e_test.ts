@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { oracleTest, PYTHON_CBOR2 } from "../support/oracle.ts";
+import { decodeSafe } from "../../cbor/mod.ts";
 import {
   COSE_SIGN1_MEDIA_TYPE,
   generateKeyPair,
@@ -144,6 +145,18 @@ Deno.test("Accept: application/json gives the decoded verdict beside the same CO
       target: FP_TARGETS[0],
     });
     assertEquals(v.verdict?.issued_at, j.verdict.issued_at);
+    // The ledger listing as CBOR: an array of the COSE_Sign1 messages, byte for byte.
+    const listed = await t.app.request(`/v1/verdicts/${j.verdict.snapshot.sha256}`, {
+      headers: { accept: "application/cbor" },
+    });
+    assertEquals(listed.headers.get("content-type"), "application/cbor");
+    const arr = decodeSafe(new Uint8Array(await listed.arrayBuffer()), {
+      maxBytes: 1 << 20,
+      maxDepth: 4,
+      maxItems: 100,
+      allowedTags: [],
+    }).value;
+    assertEquals(arr, [cose]);
   } finally {
     await t.close();
   }
