@@ -62,7 +62,7 @@ const IMPORTERS: Record<InputFormat, Importer> = {
   "fc-fingerprint": (b) => importFcFingerprint(b),
   qemu: async (b) => {
     // Loaded on demand: the QEMU importer is the largest and most callers never need it.
-    const { importQemuStream } = await import("./qemu_entry.ts");
+    const { importQemuStream } = await import("./qemu/mod.ts");
     return importQemuStream(b);
   },
 };
