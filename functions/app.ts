@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { loadConfig } from "./config.ts";
+import { LedgerError } from "./ledger/mod.ts";
 import { openapiDocument } from "./openapi.ts";
 import { Problem, problemResponse } from "./problem.ts";
 import type { RouteDef } from "./route.ts";
@@ -82,6 +83,14 @@ export function createApp(services: Services = new Services({ config: loadConfig
   app.onError((err, c) => {
     const path = new URL(c.req.url).pathname;
     if (err instanceof Problem) return problemResponse(err, path, c.get("requestId"));
+    if (err instanceof LedgerError) {
+      console.error(`rollsafe: request ${c.get("requestId")}: ${err.store}: ${err.message}`);
+      return problemResponse(
+        new Problem("ledger-unavailable", err.message),
+        path,
+        c.get("requestId"),
+      );
+    }
     console.error(`rollsafe: request ${c.get("requestId")} ${c.req.method} ${path}:`, err);
     return problemResponse(
       new Problem("internal", `unexpected error; request id ${c.get("requestId")}`),

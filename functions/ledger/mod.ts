@@ -52,5 +52,23 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
+/** The store failed (connection lost, disk full, locked): the service answers 503, not 500. */
+export class LedgerError extends Error {
+  override name = "LedgerError";
+  /** Which store (`Ledger.describe`): for the operator's log, not for clients. */
+  constructor(message: string, readonly store: string) {
+    super(message);
+  }
+}
+
+/** Runs a store operation, turning any failure into a LedgerError naming the operation. */
+export async function guard<T>(store: string, op: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new LedgerError(`${op} failed: ${(e as Error).message}`, store);
+  }
+}
+
 /** Hex digest check shared by the adapters and the routes. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;

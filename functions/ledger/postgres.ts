@@ -5,7 +5,7 @@
  * once against one database do not race on CREATE TABLE.
  */
 import postgres from "postgres";
-import type { Ledger, StoredSnapshot, VerdictRecord } from "./mod.ts";
+import { guard, type Ledger, type StoredSnapshot, type VerdictRecord } from "./mod.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rollsafe_snapshots (
@@ -87,59 +87,69 @@ export class PostgresLedger implements Ledger {
     return new PostgresLedger(sql, url);
   }
 
-  async putSnapshot(s: StoredSnapshot): Promise<boolean> {
-    const r = await this.#sql`
-      INSERT INTO rollsafe_snapshots (sha256, content_type, bytes, stored_at)
-      VALUES (${s.sha256}, ${s.contentType}, ${s.bytes}, ${s.storedAt})
-      ON CONFLICT DO NOTHING`;
-    return r.count === 1;
-  }
-
-  async getSnapshot(sha256: string): Promise<StoredSnapshot | undefined> {
-    const [r] = await this.#sql<
-      { sha256: string; content_type: string; bytes: Uint8Array; stored_at: string }[]
-    >`SELECT sha256, content_type, bytes, stored_at FROM rollsafe_snapshots
-      WHERE sha256 = ${sha256}`;
-    return r && {
-      sha256: r.sha256,
-      contentType: r.content_type,
-      bytes: new Uint8Array(r.bytes),
-      storedAt: Number(r.stored_at),
-    };
-  }
-
-  async putVerdict(v: VerdictRecord): Promise<boolean> {
-    return await this.#sql.begin(async (tx) => {
-      const r = await tx`
-        INSERT INTO rollsafe_verdicts (sha256, snapshot, targets, status, issued_at, cose)
-        VALUES (${v.sha256}, ${v.snapshot}, ${tx.json(v.targets)}, ${v.status}, ${v.issuedAt},
-                ${v.cose})
+  putSnapshot(s: StoredSnapshot): Promise<boolean> {
+    return guard(this.describe, "storing a snapshot", async () => {
+      const r = await this.#sql`
+        INSERT INTO rollsafe_snapshots (sha256, content_type, bytes, stored_at)
+        VALUES (${s.sha256}, ${s.contentType}, ${s.bytes}, ${s.storedAt})
         ON CONFLICT DO NOTHING`;
-      for (const t of v.targets) {
-        await tx`INSERT INTO rollsafe_verdict_targets (snapshot, target, verdict)
-                 VALUES (${v.snapshot}, ${t}, ${v.sha256}) ON CONFLICT DO NOTHING`;
-      }
       return r.count === 1;
     });
   }
 
-  async verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
-    const rows = target === undefined
-      ? await this.#sql<VerdictRow[]>`
-        SELECT sha256, snapshot, targets, status, issued_at, cose FROM rollsafe_verdicts
-        WHERE snapshot = ${snapshot} ORDER BY seq`
-      : await this.#sql<VerdictRow[]>`
-        SELECT v.sha256, v.snapshot, v.targets, v.status, v.issued_at, v.cose
-        FROM rollsafe_verdicts v JOIN rollsafe_verdict_targets t ON t.verdict = v.sha256
-        WHERE t.snapshot = ${snapshot} AND t.target = ${target} ORDER BY v.seq`;
-    return rows.map(toRecord);
+  getSnapshot(sha256: string): Promise<StoredSnapshot | undefined> {
+    return guard(this.describe, "reading a snapshot", async () => {
+      const [r] = await this.#sql<
+        { sha256: string; content_type: string; bytes: Uint8Array; stored_at: string }[]
+      >`SELECT sha256, content_type, bytes, stored_at FROM rollsafe_snapshots
+        WHERE sha256 = ${sha256}`;
+      return r && {
+        sha256: r.sha256,
+        contentType: r.content_type,
+        bytes: new Uint8Array(r.bytes),
+        storedAt: Number(r.stored_at),
+      };
+    });
   }
 
-  async claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean> {
-    const r = await this.#sql`
-      INSERT INTO rollsafe_deliveries (source, id, received_at)
-      VALUES (${source}, ${id}, ${receivedAt}) ON CONFLICT DO NOTHING`;
-    return r.count === 1;
+  putVerdict(v: VerdictRecord): Promise<boolean> {
+    return guard(this.describe, "storing a verdict", async () => {
+      return await this.#sql.begin(async (tx) => {
+        const r = await tx`
+          INSERT INTO rollsafe_verdicts (sha256, snapshot, targets, status, issued_at, cose)
+          VALUES (${v.sha256}, ${v.snapshot}, ${tx.json(v.targets)}, ${v.status}, ${v.issuedAt},
+                  ${v.cose})
+          ON CONFLICT DO NOTHING`;
+        for (const t of v.targets) {
+          await tx`INSERT INTO rollsafe_verdict_targets (snapshot, target, verdict)
+                   VALUES (${v.snapshot}, ${t}, ${v.sha256}) ON CONFLICT DO NOTHING`;
+        }
+        return r.count === 1;
+      });
+    });
+  }
+
+  verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
+    return guard(this.describe, "listing verdicts", async () => {
+      const rows = target === undefined
+        ? await this.#sql<VerdictRow[]>`
+          SELECT sha256, snapshot, targets, status, issued_at, cose FROM rollsafe_verdicts
+          WHERE snapshot = ${snapshot} ORDER BY seq`
+        : await this.#sql<VerdictRow[]>`
+          SELECT v.sha256, v.snapshot, v.targets, v.status, v.issued_at, v.cose
+          FROM rollsafe_verdicts v JOIN rollsafe_verdict_targets t ON t.verdict = v.sha256
+          WHERE t.snapshot = ${snapshot} AND t.target = ${target} ORDER BY v.seq`;
+      return rows.map(toRecord);
+    });
+  }
+
+  claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean> {
+    return guard(this.describe, "claiming a delivery", async () => {
+      const r = await this.#sql`
+        INSERT INTO rollsafe_deliveries (source, id, received_at)
+        VALUES (${source}, ${id}, ${receivedAt}) ON CONFLICT DO NOTHING`;
+      return r.count === 1;
+    });
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Ledger, StoredSnapshot, VerdictRecord } from "./mod.ts";
+import { guard, type Ledger, type StoredSnapshot, type VerdictRecord } from "./mod.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -73,30 +73,38 @@ export class SqliteLedger implements Ledger {
   }
 
   putSnapshot(s: StoredSnapshot): Promise<boolean> {
-    const r = this.#db.prepare(
-      "INSERT INTO snapshots (sha256, content_type, bytes, stored_at) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT DO NOTHING",
-    ).run(s.sha256, s.contentType, s.bytes, s.storedAt);
-    return Promise.resolve(Number(r.changes) === 1);
+    return guard(this.describe, "storing a snapshot", () => {
+      const r = this.#db.prepare(
+        "INSERT INTO snapshots (sha256, content_type, bytes, stored_at) VALUES (?, ?, ?, ?) " +
+          "ON CONFLICT DO NOTHING",
+      ).run(s.sha256, s.contentType, s.bytes, s.storedAt);
+      return Number(r.changes) === 1;
+    });
   }
 
   getSnapshot(sha256: string): Promise<StoredSnapshot | undefined> {
+    return guard(this.describe, "reading a snapshot", () => this.#getSnapshot(sha256));
+  }
+
+  #getSnapshot(sha256: string): StoredSnapshot | undefined {
     const r = this.#db.prepare(
       "SELECT sha256, content_type, bytes, stored_at FROM snapshots WHERE sha256 = ?",
     ).get(sha256) as
       | { sha256: string; content_type: string; bytes: Uint8Array; stored_at: number }
       | undefined;
-    return Promise.resolve(
-      r && {
-        sha256: r.sha256,
-        contentType: r.content_type,
-        bytes: new Uint8Array(r.bytes),
-        storedAt: Number(r.stored_at),
-      },
-    );
+    return r && {
+      sha256: r.sha256,
+      contentType: r.content_type,
+      bytes: new Uint8Array(r.bytes),
+      storedAt: Number(r.stored_at),
+    };
   }
 
   putVerdict(v: VerdictRecord): Promise<boolean> {
+    return guard(this.describe, "storing a verdict", () => this.#putVerdict(v));
+  }
+
+  #putVerdict(v: VerdictRecord): boolean {
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -110,7 +118,7 @@ export class SqliteLedger implements Ledger {
       );
       for (const t of v.targets) index.run(v.snapshot, t, v.sha256);
       db.exec("COMMIT");
-      return Promise.resolve(Number(r.changes) === 1);
+      return Number(r.changes) === 1;
     } catch (e) {
       db.exec("ROLLBACK");
       throw e;
@@ -118,6 +126,10 @@ export class SqliteLedger implements Ledger {
   }
 
   verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
+    return guard(this.describe, "listing verdicts", () => this.#verdicts(snapshot, target));
+  }
+
+  #verdicts(snapshot: string, target?: string): VerdictRecord[] {
     const rows = target === undefined
       ? this.#db.prepare(
         "SELECT sha256, snapshot, targets, status, issued_at, cose FROM verdicts " +
@@ -128,14 +140,16 @@ export class SqliteLedger implements Ledger {
           "FROM verdicts v JOIN verdict_targets t ON t.verdict = v.sha256 " +
           "WHERE t.snapshot = ? AND t.target = ? ORDER BY v.seq",
       ).all(snapshot, target);
-    return Promise.resolve((rows as unknown as VerdictRow[]).map(toRecord));
+    return (rows as unknown as VerdictRow[]).map(toRecord);
   }
 
   claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean> {
-    const r = this.#db.prepare(
-      "INSERT INTO deliveries (source, id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    ).run(source, id, receivedAt);
-    return Promise.resolve(Number(r.changes) === 1);
+    return guard(this.describe, "claiming a delivery", () => {
+      const r = this.#db.prepare(
+        "INSERT INTO deliveries (source, id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      ).run(source, id, receivedAt);
+      return Number(r.changes) === 1;
+    });
   }
 
   close(): Promise<void> {

@@ -3,9 +3,10 @@
  * PostgreSQL server (ROLLSAFE_TEST_DATABASE_URL, started by .ci/postgres). Digests are of random
  * bytes, so runs against a shared database never collide with earlier rows.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { oracleTest, POSTGRES } from "../support/oracle.ts";
-import type { Ledger } from "../../functions/ledger/mod.ts";
+import { type Ledger, LedgerError } from "../../functions/ledger/mod.ts";
+import { FINGERPRINTS, testService } from "./helpers.ts";
 import { SqliteLedger } from "../../functions/ledger/sqlite.ts";
 import { PostgresLedger } from "../../functions/ledger/postgres.ts";
 
@@ -107,5 +108,37 @@ oracleTest({
     } finally {
       await ledger.close();
     }
+  },
+});
+
+Deno.test("a ledger that fails mid-flight is a 503 ledger-unavailable naming the operation", async () => {
+  const t = await testService();
+  try {
+    await (await t.services.ledger()).close();
+    const r = await t.app.request("/v1/snapshots", {
+      method: "POST",
+      body: await Deno.readFile(FINGERPRINTS[0].url),
+      headers: { "content-type": "application/json" },
+    });
+    assertEquals(r.status, 503);
+    const p = await r.json();
+    assertEquals(p.type, "/problems/ledger-unavailable");
+    assertStringIncludes(p.detail, "storing a snapshot failed");
+    assertEquals((await t.app.request(`/v1/verdicts/${"0".repeat(64)}`)).status, 503);
+  } finally {
+    await t.close();
+  }
+});
+
+oracleTest({
+  name: "PostgreSQL: operations on a closed connection are LedgerErrors",
+  needs: [POSTGRES],
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const ledger = await PostgresLedger.open(Deno.env.get("ROLLSAFE_TEST_DATABASE_URL")!);
+    await ledger.close();
+    const e = await assertRejects(() => ledger.verdicts("0".repeat(64)), LedgerError);
+    assertStringIncludes(e.message, "listing verdicts failed");
   },
 });
