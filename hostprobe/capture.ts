@@ -65,6 +65,12 @@ const RULES: Record<string, Rule> = {
     ["guestCalls", s(l.set), s(l.name ?? "setup")],
     l.result === "ok" ? (l.x0 as Json ?? `exit ${l.exitReason}`) : s(l.result ?? l.setup),
   ],
+  guest_gic: (
+    l,
+  ) => [
+    ["guestGic", `v${l.version} iidr ${l.iidr}`, s(l.name)],
+    rest(l, "version", "iidr", "name"),
+  ],
   after_run: (l) => [["afterRun", "run"], rest(l)],
   after_run_set: (l) => [["afterRun", "set", s(l.what)], s(l.result)],
   done: () => [["complete"], true],

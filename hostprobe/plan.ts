@@ -102,7 +102,15 @@ export type PlanOp =
    * so put it after the registers you care about were checked. Useful for "after the first
    * KVM_RUN" rules (EBUSY) and for what the guest sees (PSCI_VERSION, SMCCC_ARCH_FEATURES).
    */
-  | { op: "run"; vcpu: number; fn: U64; arg?: U64 };
+  | { op: "run"; vcpu: number; fn: U64; arg?: U64 }
+  /**
+   * KVM_RUN of a stub guest (MMU off) that reads the 32-bit device register at guest-physical
+   * `addr` (e.g. a vGIC register: QEMU virt's distributor is at 0x08000000); `value` is what the
+   * guest read. Sets PC and PSTATE like `run`.
+   */
+  | { op: "guest_read32"; vcpu: number; addr: U64 }
+  /** As guest_read32, but the guest first writes `value`; `value` in the result is the read-back. */
+  | { op: "guest_write32"; vcpu: number; addr: U64; value: U64 };
 
 /** One line of `hostprobe replay` output: the real result of the operation at `index`. */
 export interface ReplayResult {
@@ -241,6 +249,17 @@ export function encodeOp(o: PlanOp, where = "operation"): string {
       return `run ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${hex(u64(o.fn, `${where}: fn`))} ${
         hex(u64(o.arg ?? 0n, `${where}: arg`))
       }`;
+    case "guest_read32":
+      return `guest_read32 ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${
+        hex(u64(o.addr, `${where}: addr`))
+      }`;
+    case "guest_write32": {
+      const v = u64(o.value, `${where}: value`);
+      if (v > 0xffffffffn) throw new PlanError(`${where}: value 0x${hex(v)} does not fit 32 bits`);
+      return `guest_write32 ${smallInt(o.vcpu, 63, `${where}: vcpu`)} ${
+        hex(u64(o.addr, `${where}: addr`))
+      } ${hex(v)}`;
+    }
     case "set_counter_offset":
       return `set_counter_offset ${hex(u64(o.offset, `${where}: offset`))} ${
         hex(u64(o.reserved ?? 0n, `${where}: reserved`))
@@ -273,6 +292,8 @@ const OPS = new Set<string>([
   "set_counter_offset",
   "writable_masks",
   "run",
+  "guest_read32",
+  "guest_write32",
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -822,6 +822,66 @@ static void guest_calls(struct vm *vm)
 	}
 }
 
+/*
+ * The vGIC as the guest sees it: 32-bit MMIO reads (and write-then-read for IGROUPR) from a stub
+ * guest, on the default revision and after a userspace IIDR write of each accepted revision.
+ * QEMU virt's frames: distributor 0x08000000; GICv3 redistributor RD_base 0x080a0000 (SGI_base
+ * +64 KiB); GICv2 CPU interface 0x08010000.
+ */
+static const struct { const char *name; int version; uint64_t addr; int write; uint32_t value; } GUEST_GIC[] = {
+	{ "GICD_IIDR", 3, 0x08000008, 0, 0 },
+	{ "GICD_TYPER", 3, 0x08000004, 0, 0 },
+	{ "GICR_CTLR", 3, 0x080a0000, 0, 0 },
+	{ "GICR_IIDR", 3, 0x080a0004, 0, 0 },
+	{ "GICD_IGROUPR1 write 0", 3, 0x08000084, 1, 0x0 },
+	{ "GICR_IGROUPR0 write 0", 3, 0x080b0080, 1, 0x0 },
+	{ "GICD_IIDR", 2, 0x08000008, 0, 0 },
+	{ "GICD_TYPER", 2, 0x08000004, 0, 0 },
+	{ "GICD_IGROUPR1 write 1s", 2, 0x08000084, 1, 0xffffffff },
+	{ "GICC_IIDR", 2, 0x080100fc, 0, 0 },
+};
+
+static void guest_gic(struct vm *vm)
+{
+	for (int rev = 0; rev <= 3; rev++) {
+		if (rev == 1)
+			continue; /* rejected everywhere: nothing to observe */
+		int e = fresh(vm, PSCI_0_2);
+		if (!e)
+			e = gic_setup_any(vm);
+		int version = vm->gic_version;
+		int w = 0;
+		if (!e && rev) {
+			uint64_t iidr = 0;
+			gic_get(vm, D, 0x8, &iidr);
+			w = gic_set(vm, D, 0x8, (iidr & ~0xf000ULL) | ((uint64_t)rev << 12));
+		}
+		for (size_t i = 0; i < sizeof(GUEST_GIC) / sizeof(GUEST_GIC[0]); i++) {
+			if (!e && GUEST_GIC[i].version != version)
+				continue;
+			struct run_result rr;
+			int r = e ? e
+				  : vcpu_run_mmio(vm, 0, GUEST_GIC[i].addr, GUEST_GIC[i].write,
+						  GUEST_GIC[i].value, &rr);
+			j_begin("guest_gic");
+			j_int("version", e ? 0 : version);
+			j_str("iidr", rev ? (rev == 2 ? "rev2 written" : "rev3 written") : "default");
+			j_str("name", GUEST_GIC[i].name);
+			if (rev)
+				j_result("iidrWrite", w);
+			j_result("result", r);
+			if (r == 0) {
+				j_int("exitReason", rr.exit_reason);
+				if (rr.exit_reason == KVM_EXIT_MMIO)
+					j_hex("value", rr.x0);
+			}
+			j_end();
+			if (e)
+				break;
+		}
+	}
+}
+
 /* What userspace may still change after the first KVM_RUN. */
 static void after_run(struct vm *vm)
 {
@@ -887,6 +947,7 @@ int capture(void)
 	timers(&vm);
 	rejections(&vm);
 	guest_calls(&vm);
+	guest_gic(&vm);
 	after_run(&vm);
 	vm_close(&vm);
 	j_begin("done");

@@ -277,14 +277,27 @@ int writable_masks(struct vm *vm, uint64_t *masks)
 }
 
 /*
- * The `run` stub, loaded at STUB_IPA (A64, little-endian):
+ * Guest stubs, loaded at STUB_IPA (A64, little-endian), each ending in a store of x0 to the
+ * unbacked STUB_MMIO, which exits to us as KVM_EXIT_MMIO carrying x0. Literals at 0x20.. .
+ *
+ * HVC stub (vcpu_run_hvc):
  *   0x00 ldr x0, 0x20      58000100
  *   0x04 ldr x1, 0x28      58000121
  *   0x08 hvc #0            d4000002
  *   0x0c ldr x2, 0x30      58000122
- *   0x10 str x0, [x2]      f9000040   -> KVM_EXIT_MMIO at STUB_MMIO carrying x0
+ *   0x10 str x0, [x2]      f9000040
  *   0x14 b .               14000000
  *   0x20 fn, 0x28 arg, 0x30 STUB_MMIO
+ *
+ * MMIO stub (vcpu_run_mmio), a 32-bit device access with the MMU off:
+ *   0x00 ldr x2, 0x20      58000102   address
+ *   0x04 ldr x1, 0x28      58000121   value
+ *   0x08 str w1, [x2]      b9000041   (replaced by a nop, d503201f, for a read)
+ *   0x0c ldr w0, [x2]      b9400040
+ *   0x10 ldr x3, 0x30      58000103
+ *   0x14 str x0, [x3]      f9000060
+ *   0x18 b .               14000000
+ *   0x20 address, 0x28 value, 0x30 STUB_MMIO
  */
 #define STUB_IPA 0x40000000ULL
 #define STUB_MMIO 0x00010000ULL
@@ -292,10 +305,9 @@ int writable_masks(struct vm *vm, uint64_t *masks)
 
 static void on_alarm(int sig) { (void)sig; }
 
-int vcpu_run_hvc(struct vm *vm, int idx, uint64_t fn, uint64_t arg, struct run_result *res)
+static int run_stub(struct vm *vm, int idx, const uint32_t *code, size_t ncode,
+		    const uint64_t *lit, size_t nlit, struct run_result *res)
 {
-	static const uint32_t code[] = { 0x58000100, 0x58000121, 0xd4000002,
-					 0x58000122, 0xf9000040, 0x14000000 };
 	memset(res, 0, sizeof(*res));
 	if (idx < 0 || idx >= MAX_VCPUS || vm->vcpu[idx] < 0 || !vm->run[idx])
 		return ENOENT;
@@ -314,9 +326,9 @@ int vcpu_run_hvc(struct vm *vm, int idx, uint64_t fn, uint64_t arg, struct run_r
 		}
 		vm->stub = mem;
 	}
-	memcpy(vm->stub, code, sizeof(code));
-	uint64_t lit[3] = { fn, arg, STUB_MMIO };
-	memcpy((uint8_t *)vm->stub + 0x20, lit, sizeof(lit));
+	memset(vm->stub, 0, 0x40);
+	memcpy(vm->stub, code, ncode * sizeof(uint32_t));
+	memcpy((uint8_t *)vm->stub + 0x20, lit, nlit * sizeof(uint64_t));
 	int fd = vm->vcpu[idx];
 	int r;
 	/* regs.pc and regs.pstate (EL1h, DAIF masked) in struct kvm_regs, 32-bit word offsets. */
@@ -343,4 +355,23 @@ int vcpu_run_hvc(struct vm *vm, int idx, uint64_t fn, uint64_t arg, struct run_r
 	if (run->exit_reason == KVM_EXIT_SYSTEM_EVENT)
 		res->event_type = run->system_event.type;
 	return 0;
+}
+
+int vcpu_run_hvc(struct vm *vm, int idx, uint64_t fn, uint64_t arg, struct run_result *res)
+{
+	static const uint32_t code[] = { 0x58000100, 0x58000121, 0xd4000002,
+					 0x58000122, 0xf9000040, 0x14000000 };
+	uint64_t lit[3] = { fn, arg, STUB_MMIO };
+	return run_stub(vm, idx, code, 6, lit, 3, res);
+}
+
+int vcpu_run_mmio(struct vm *vm, int idx, uint64_t addr, int write, uint32_t value,
+		  struct run_result *res)
+{
+	uint32_t code[] = { 0x58000102, 0x58000121, 0xb9000041, 0xb9400040,
+			    0x58000103, 0xf9000060, 0x14000000 };
+	if (!write)
+		code[2] = 0xd503201f; /* nop */
+	uint64_t lit[3] = { addr, value, STUB_MMIO };
+	return run_stub(vm, idx, code, 7, lit, 3, res);
 }

@@ -86,6 +86,10 @@ struct run_result {
 	uint32_t event_type;    /* KVM_EXIT_SYSTEM_EVENT type */
 };
 int vcpu_run_hvc(struct vm *vm, int idx, uint64_t fn, uint64_t arg, struct run_result *r);
+/* The guest writes `value` (if `write`) to the 32-bit device register at IPA `addr`, reads it
+ * back, and stores what it read (x0) to the unbacked address. */
+int vcpu_run_mmio(struct vm *vm, int idx, uint64_t addr, int write, uint32_t value,
+		  struct run_result *r);
 
 #define ARM64_SYSREG(op0, op1, crn, crm, op2) \
 	(0x6030000000130000ULL | ((uint64_t)(op0) << 14) | ((uint64_t)(op1) << 11) | \

@@ -36,6 +36,8 @@ static const struct {
 	{ "set_counter_offset", OP_SET_COUNTER_OFFSET, "KVM_ARM_SET_COUNTER_OFFSET", 1, 2 },
 	{ "writable_masks", OP_WRITABLE_MASKS, "KVM_ARM_GET_REG_WRITABLE_MASKS", 0, 0 },
 	{ "run", OP_RUN, "KVM_RUN", 2, 3 },
+	{ "guest_read32", OP_GUEST_READ32, "KVM_RUN", 2, 2 },
+	{ "guest_write32", OP_GUEST_WRITE32, "KVM_RUN", 3, 3 },
 };
 #define NOPS (sizeof(OPS) / sizeof(OPS[0]))
 
@@ -151,6 +153,8 @@ static int parse_line(char *s, int line, struct op *o, char *err, size_t errlen)
 	case OP_SET_ONE_REG:
 	case OP_GET_ONE_REG:
 	case OP_RUN:
+	case OP_GUEST_READ32:
+	case OP_GUEST_WRITE32:
 		if (parse_dec(tok[1], MAX_VCPUS - 1, &d))
 			return fail(err, errlen, line, "vcpu '%s' is not a decimal number below 64", tok[1]);
 		o->vcpu = (int)d;
@@ -175,6 +179,8 @@ static int parse_line(char *s, int line, struct op *o, char *err, size_t errlen)
 		}
 		if (o->kind == OP_RUN && nargs == 3 && parse_u64(tok[3], &o->b))
 			return fail(err, errlen, line, "argument '%s' is not a 64-bit hex number", tok[3]);
+		if (o->kind == OP_GUEST_WRITE32 && (parse_u64(tok[3], &o->b) || o->b > 0xffffffffULL))
+			return fail(err, errlen, line, "value '%s' is not a 32-bit hex number", tok[3]);
 		break;
 	case OP_CREATE_VGIC:
 		if (strcmp(tok[1], "v3") == 0)
@@ -442,6 +448,23 @@ void plan_replay(const struct plan *p)
 			}
 			break;
 		}
+		case OP_GUEST_READ32:
+		case OP_GUEST_WRITE32:
+			e = have_vcpu(&vm, o->vcpu)
+				? vcpu_run_mmio(&vm, o->vcpu, o->a, o->kind == OP_GUEST_WRITE32, (uint32_t)o->b, &rr)
+				: ESKIPPED;
+			j_str("ioctl", ioctl_name);
+			j_int("vcpu", o->vcpu);
+			j_hex("addr", o->a);
+			if (o->kind == OP_GUEST_WRITE32)
+				j_hex("written", o->b);
+			result(e);
+			if (e == 0) {
+				j_int("exitReason", rr.exit_reason);
+				if (rr.exit_reason == KVM_EXIT_MMIO)
+					j_hex("value", rr.x0);
+			}
+			break;
 		case OP_RUN:
 			e = have_vcpu(&vm, o->vcpu) ? vcpu_run_hvc(&vm, o->vcpu, o->a, o->b, &rr) : ESKIPPED;
 			j_str("ioctl", ioctl_name);
