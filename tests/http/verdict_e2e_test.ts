@@ -1,6 +1,7 @@
 /**
- * End to end: every sample snapshot (snapshots/samples/*.cbor) and every real Firecracker
- * fingerprint is uploaded, the signed verdict comes back, verifies with verifyVerdict (the code
+ * End to end: every sample snapshot (snapshots/samples/*.cbor), the QEMU migration streams they
+ * were imported from (tests/fixtures/qemu/*.qemu) and every real Firecracker fingerprint is
+ * uploaded, the signed verdict comes back, verifies with verifyVerdict (the code
  * path of `rollsafe verify`) and with the independent Python verifier against the keys the
  * service publishes, and is found again in the ledger. Once through app.request(), once through
  * a real `deno serve` process on 127.0.0.1.
@@ -14,13 +15,16 @@ import {
   parsePublicKeys,
   pemEncode,
   signerFromPkcs8,
+  toHex,
   trustedKeyOf,
+  type Verdict,
   verifyVerdict,
 } from "../../verdict/mod.ts";
 import { FINGERPRINTS, sha256Hex, testService } from "./helpers.ts";
 import { startServer } from "./server.ts";
 
 const SAMPLES = new URL("../../snapshots/samples/", import.meta.url);
+const QEMU_STREAMS = new URL("../fixtures/qemu/", import.meta.url);
 
 interface Upload {
   name: string;
@@ -61,6 +65,20 @@ async function uploads(): Promise<Upload[]> {
       ...row[1],
     });
   }
+  // The QEMU migration streams the samples were imported from, uploaded as they are.
+  for (
+    const e of [...Deno.readDirSync(QEMU_STREAMS)].sort((a, b) => a.name.localeCompare(b.name))
+  ) {
+    if (!e.name.endsWith(".qemu")) continue;
+    const row = SAMPLE_ROWS.find(([re]) => re.test(e.name));
+    if (!row) throw new Error(`${e.name}: add a row to SAMPLE_ROWS naming its source and targets`);
+    out.push({
+      name: e.name,
+      bytes: await Deno.readFile(new URL(e.name, QEMU_STREAMS)),
+      contentType: "application/vnd.qemu.migration",
+      ...row[1],
+    });
+  }
   for (const f of FINGERPRINTS) {
     out.push({
       name: `fingerprint ${f.kernel}`,
@@ -85,6 +103,7 @@ Deno.test("every sample and fingerprint: signed verdict, verified, recorded in t
     const keys = [await trustedKeyOf(await t.services.signer())];
     const all = await uploads();
     assert(all.length >= 3, "the fingerprints at least");
+    const verdicts = new Map<string, Verdict>();
     for (const u of all) {
       const r = await t.app.request(`/v1/verdicts?${query(u)}&nonce=e2e-${u.name.length}`, {
         method: "POST",
@@ -110,6 +129,15 @@ Deno.test("every sample and fingerprint: signed verdict, verified, recorded in t
         assertEquals(v.target?.restorable, v.reason === "ok");
         assertEquals(r.headers.get("x-rollsafe-status"), v.verdict!.summary.status);
       }
+      verdicts.set(
+        u.name,
+        (await verifyVerdict(cose, {
+          keys,
+          snapshotBytes: u.bytes,
+          target: u.targets[0],
+          nonce: `e2e-${u.name.length}`,
+        })).verdict!,
+      );
       const digest = await sha256Hex(u.bytes);
       const back = await (await t.app.request(`/v1/verdicts/${digest}`)).json();
       assertEquals(back.stored, true);
@@ -117,6 +145,17 @@ Deno.test("every sample and fingerprint: signed verdict, verified, recorded in t
       assert(coses.includes(btoa(String.fromCharCode(...cose))), `${u.name}: in the ledger`);
       assertEquals(back.verdicts.at(-1).targets, u.targets);
     }
+    // A QEMU stream and the sample imported from it are the same guest state: same findings,
+    // different snapshot digests.
+    let pairs = 0;
+    for (const [name, v] of verdicts) {
+      const sample = verdicts.get(`qemu-${name.replace(/\.qemu$/, ".cbor")}`);
+      if (!name.endsWith(".qemu") || !sample) continue;
+      pairs++;
+      assertEquals(v.targets, sample.targets, name);
+      assert(toHex(v.snapshot.sha256) !== toHex(sample.snapshot.sha256));
+    }
+    assert(pairs >= 1, "at least one stream and its sample");
   } finally {
     await t.close();
   }
