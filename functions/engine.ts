@@ -17,7 +17,8 @@ const WASM_FILE_URL = new URL("../wasm/pkg/rollsafe_emu.wasm", import.meta.url);
 /** verdict/schema.ts's rule for `engine.git_revision`. */
 const GIT_REVISION = /^[0-9a-f]{7,64}(-dirty)?$/;
 
-let cached: Promise<VerdictInput["engine"]> | undefined;
+/** By git revision ("" for none): the digests are computed once per process. */
+const cached = new Map<string, Promise<VerdictInput["engine"]>>();
 
 export function engine(env: EnvLookup): Promise<VerdictInput["engine"]> {
   const rev = env("ROLLSAFE_GIT_REVISION") || undefined;
@@ -27,13 +28,18 @@ export function engine(env: EnvLookup): Promise<VerdictInput["engine"]> {
       `ROLLSAFE_GIT_REVISION "${rev.slice(0, 80)}" is not a hex git revision (optionally -dirty)`,
     );
   }
-  cached ??= Deno.readFile(WASM_FILE_URL).then((wasm) =>
-    engineIdentity({
-      wasm,
-      probes: { probe: decodeBase64(PROBE_IMAGE_BASE64) },
-      gitRevision: rev,
-    })
-  );
-  cached.catch(() => (cached = undefined));
-  return cached;
+  const key = rev ?? "";
+  let p = cached.get(key);
+  if (p === undefined) {
+    p = Deno.readFile(WASM_FILE_URL).then((wasm) =>
+      engineIdentity({
+        wasm,
+        probes: { probe: decodeBase64(PROBE_IMAGE_BASE64) },
+        gitRevision: rev,
+      })
+    );
+    cached.set(key, p);
+    p.catch(() => cached.delete(key));
+  }
+  return p;
 }

@@ -9,6 +9,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { oracleTest, PYTHON_CBOR2 } from "../support/oracle.ts";
 import { decodeSafe } from "../../cbor/mod.ts";
+import { PROBE_IMAGE_SHA256 } from "../../emulator/probes/bin/probe_image.ts";
 import {
   COSE_SIGN1_MEDIA_TYPE,
   generateKeyPair,
@@ -291,4 +292,39 @@ oracleTest({
         else assertEquals(j.reason, "not-restorable");
       }
     }),
+});
+
+Deno.test("the engine identity names the wasm and probe bytes that ran and the git revision", async () => {
+  const t = await testService({ ROLLSAFE_GIT_REVISION: "0123abcd-dirty" });
+  const fp = await Deno.readFile(FINGERPRINTS[2].url);
+  try {
+    const r = await t.app.request(`/v1/verdicts?target=${FP_TARGETS[0]}`, {
+      method: "POST",
+      body: fp,
+      headers: { "content-type": "application/json", accept: "application/json" },
+    });
+    const e = (await r.json()).verdict.engine;
+    assertEquals(e.git_revision, "0123abcd-dirty");
+    assertEquals(
+      e.wasm_sha256,
+      await sha256Hex(
+        await Deno.readFile(new URL("../../wasm/pkg/rollsafe_emu.wasm", import.meta.url)),
+      ),
+    );
+    assertEquals(e.probes, { probe: PROBE_IMAGE_SHA256 });
+  } finally {
+    await t.close();
+  }
+  const bad = await testService({ ROLLSAFE_GIT_REVISION: "main" });
+  try {
+    const r = await bad.app.request(`/v1/verdicts?target=${FP_TARGETS[0]}`, {
+      method: "POST",
+      body: fp,
+      headers: { "content-type": "application/json" },
+    });
+    assertEquals(r.status, 503);
+    assertEquals((await r.json()).type, "/problems/not-configured");
+  } finally {
+    await bad.close();
+  }
 });
