@@ -5,7 +5,14 @@
  * Every client-caused failure leaves here as a Problem; only bugs are other errors.
  */
 import type { InputFormat } from "../snapshots/import/mod.ts";
-import { ProfileError, type Target } from "../emulator/target.ts";
+import {
+  addUserHost,
+  addUserProfile,
+  emptyContext,
+  ProfileError,
+  type Target,
+  type TargetContext,
+} from "../emulator/target.ts";
 import { validate } from "../emulator/validate.ts";
 import { FLAVOURS, type VmmFlavour } from "../emulator/kvm/mod.ts";
 import { PROBE_BUDGET } from "../emulator/probes/run.ts";
@@ -35,6 +42,45 @@ export interface IssueInput {
   /** Source target, when the snapshot does not say where it was taken. */
   source?: string;
   nonce?: string;
+  /** User kernel profiles (JSON text) that targets and source may name. */
+  profiles?: string[];
+  /** User hosts (JSON text) that targets and source may name. */
+  hosts?: string[];
+}
+
+/** Most user profiles or hosts one request may carry. */
+export const MAX_USER_FILES = 16;
+
+/** The request's own profiles and hosts, or a 422 invalid-profile naming the part and rule. */
+export function userContext(profiles: string[] = [], hosts: string[] = []): TargetContext {
+  const ctx = emptyContext();
+  for (const [what, list] of [["profile", profiles], ["host", hosts]] as const) {
+    if (list.length > MAX_USER_FILES) {
+      throw new Problem(
+        "bad-request",
+        `${list.length} ${what} parts; at most ${MAX_USER_FILES} per request`,
+      );
+    }
+  }
+  // Hosts first: they stand alone, while a profile may build on an earlier user profile.
+  const parts = [
+    ...hosts.map((h, i) => [`host[${i}]`, () => addUserHost(ctx, h, `host[${i}]`)] as const),
+    ...profiles.map((p, i) =>
+      [`profile[${i}]`, () => addUserProfile(ctx, p, `profile[${i}]`)] as const
+    ),
+  ];
+  for (const [part, add] of parts) {
+    try {
+      add();
+    } catch (e) {
+      if (e instanceof ProfileError) {
+        const detail = e.message.startsWith(part) ? e.message : `${part}: ${e.message}`;
+        throw new Problem("invalid-profile", detail, { code: e.code, where: part });
+      }
+      throw e;
+    }
+  }
+  return ctx;
 }
 
 export interface Issued {
@@ -51,7 +97,12 @@ export interface Issued {
  * Refuses an empty or too long target list, and unknown targets, before any work. `name` is
  * how errors call the list (the query parameter, or a JSON path in a webhook delivery).
  */
-export function checkTargets(targets: string[], max: number, name = "target"): Target[] {
+export function checkTargets(
+  targets: string[],
+  max: number,
+  name = "target",
+  ctx: TargetContext = emptyContext(),
+): Target[] {
   if (targets.length === 0) {
     throw new Problem("bad-request", "name at least one target (target=<profile>@<host>)");
   }
@@ -64,7 +115,7 @@ export function checkTargets(targets: string[], max: number, name = "target"): T
   }
   const seen = new Set<string>();
   return targets.map((t, i) => {
-    const target = targetOf(t, `${name}[${i}]`);
+    const target = targetOf(t, `${name}[${i}]`, ctx);
     if (seen.has(target.id)) {
       throw new Problem("bad-request", `${name}[${i}]: ${target.id} is named twice`);
     }
@@ -123,15 +174,16 @@ async function refs(t: Target): Promise<{ profile: DataRef; host: DataRef }> {
 export async function issueVerdict(s: Services, input: IssueInput): Promise<Issued> {
   const limits = s.config.limits;
   const started = Date.now();
-  const targets = checkTargets(input.targets, limits.maxTargets);
-  const source = input.source === undefined ? undefined : targetOf(input.source, "source");
+  const ctx = userContext(input.profiles, input.hosts);
+  const targets = checkTargets(input.targets, limits.maxTargets, "target", ctx);
+  const source = input.source === undefined ? undefined : targetOf(input.source, "source", ctx);
   const vmm = vmmOf(input.vmm);
   const format: InputFormat | undefined = formatOf(input.contentType);
   const snapshot = await readSnapshot(input.bytes, format, limits.maxBodyBytes);
   checkInstructionBudget(snapshot.vcpus.length, targets.length, limits.instructionBudget);
   let v;
   try {
-    v = await validate(snapshot, targets, { vmm, source });
+    v = await validate(snapshot, targets, { vmm, source, ctx });
   } catch (e) {
     // The snapshot itself may name a source target that does not exist.
     if (e instanceof ProfileError) {

@@ -75,6 +75,12 @@ export const PROBLEMS = {
     title: "Unknown target",
     description: "A target names no known kernel profile or host (GET /v1/profiles lists them).",
   },
+  "invalid-profile": {
+    status: 422,
+    title: "Invalid user profile or host",
+    description: "A profile or host part of a multipart upload breaks the profile schema; the " +
+      "detail names the part, the key and the rule.",
+  },
   "too-many-targets": {
     status: 422,
     title: "Too many targets",

@@ -11,7 +11,14 @@ import {
   variantIds,
 } from "../../emulator/profiles/loader.ts";
 import { builtinHostIds, resolveHost } from "../../emulator/hosts/loader.ts";
-import { listTargets, ProfileError, resolveTarget, type Target } from "../../emulator/target.ts";
+import {
+  emptyContext,
+  listTargets,
+  ProfileError,
+  resolveTarget,
+  type Target,
+  type TargetContext,
+} from "../../emulator/target.ts";
 import { diffTargets } from "../../emulator/profile_diff.ts";
 import { Problem } from "../problem.ts";
 import type { RouteDef } from "../route.ts";
@@ -20,9 +27,9 @@ import { TARGET_PATTERN } from "./verdicts_ledger.ts";
 const ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$";
 
 /** A target spec from a request, or a 422 unknown-target carrying the ProfileError's code. */
-export function targetOf(spec: string, param: string): Target {
+export function targetOf(spec: string, param: string, ctx: TargetContext = emptyContext()): Target {
   try {
-    return resolveTarget(spec);
+    return resolveTarget(spec, ctx);
   } catch (e) {
     if (e instanceof ProfileError) {
       throw new Problem("unknown-target", `${param}: ${e.message}`, {

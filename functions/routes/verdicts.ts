@@ -9,6 +9,7 @@ import { negotiate } from "../negotiate.ts";
 import { checkTargets, issueVerdict, vmmOf } from "../pipeline.ts";
 import type { RouteDef } from "../route.ts";
 import { formatOf, SNAPSHOT_MEDIA_TYPES } from "../snapshot_input.ts";
+import { isMultipart, parseMultipart } from "../multipart.ts";
 import { TARGET_PATTERN } from "./verdicts_ledger.ts";
 
 const JSON_VERDICT = {
@@ -63,10 +64,22 @@ export const VERDICT_ROUTES: RouteDef[] = [{
   ],
   body: {
     required: true,
-    description: "the snapshot; Content-Type picks the importer",
-    content: Object.fromEntries(
-      SNAPSHOT_MEDIA_TYPES.map((m) => [m, { type: "string", format: "binary" }]),
-    ),
+    description: "the snapshot (Content-Type picks the importer), or multipart/form-data with " +
+      "a snapshot part and the caller's own profile and host parts (JSON) that targets may name",
+    content: {
+      ...Object.fromEntries(
+        SNAPSHOT_MEDIA_TYPES.map((m) => [m, { type: "string", format: "binary" }]),
+      ),
+      "multipart/form-data": {
+        type: "object",
+        required: ["snapshot"],
+        properties: {
+          snapshot: { type: "string", format: "binary" },
+          profile: { type: "array", items: { type: "string" } },
+          host: { type: "array", items: { type: "string" } },
+        },
+      },
+    },
   },
   responses: {
     "200": {
@@ -85,6 +98,7 @@ export const VERDICT_ROUTES: RouteDef[] = [{
     "unsupported-media-type",
     "invalid-snapshot",
     "unknown-target",
+    "invalid-profile",
     "too-many-targets",
     "budget-exceeded",
     "source-required",
@@ -95,14 +109,20 @@ export const VERDICT_ROUTES: RouteDef[] = [{
   handle: async ({ c, query }, s) => {
     const kind = negotiate(c.req.header("accept"), [COSE_SIGN1_MEDIA_TYPE, "application/json"]);
     const contentType = c.req.header("content-type");
-    // Everything knowable from the headers is checked before the upload is read.
-    checkTargets(query.target, s.config.limits.maxTargets);
+    const multipart = isMultipart(contentType);
+    // Everything knowable from the headers is checked before the upload is read (a multipart
+    // upload may define the profiles its targets name, so its targets wait for the body).
+    if (!multipart) {
+      checkTargets(query.target, s.config.limits.maxTargets);
+      formatOf(contentType);
+    }
     vmmOf(query.vmm?.[0]);
-    formatOf(contentType);
-    const bytes = await readCapped(c.req.raw, s.config.limits.maxBodyBytes);
+    const body = await readCapped(c.req.raw, s.config.limits.maxBodyBytes);
+    const upload = multipart
+      ? await parseMultipart(body, contentType!)
+      : { bytes: body, contentType, profiles: [], hosts: [] };
     const issued = await issueVerdict(s, {
-      bytes,
-      contentType,
+      ...upload,
       targets: query.target,
       vmm: query.vmm?.[0],
       source: query.source?.[0],
