@@ -75,6 +75,13 @@ Deno.test("GitHub deployment payload: every target run, summary status = worst v
       if (rank[res.status as keyof typeof rank] > rank[worst]) worst = res.status;
     }
     assertEquals(summary.status, worst);
+    // The ledger listing filtered by target: only verdicts that cover it.
+    const other = await t.app.request(`/v1/verdicts/${fps[0]}?target=linux-5.15@neoverse-n1`);
+    assertEquals((await other.json()).verdicts, []);
+    const covered = await t.app.request(`/v1/verdicts/${fps[0]}?target=${targets[1]}`);
+    assertEquals((await covered.json()).verdicts.map((v: { sha256: string }) => v.sha256), [
+      summary.results[0].verdict,
+    ]);
   } finally {
     await t.close();
   }
