@@ -44,6 +44,11 @@ const MALFORMED: [string, string | Uint8Array, string][] = [
     "set_device_attr 1 8 100000000\n",
     "line 1: value '100000000' does not fit this group's 32 bits",
   ],
+  [
+    "guest write wider than 32 bits",
+    "guest_write32 0 8000084 100000000\n",
+    "line 1: value '100000000' is not a 32-bit hex number",
+  ],
   ["too long a line", `# ok\nvm ${"0".repeat(1200)}\n`, "line 2: line longer than 1100"],
   ["control character", "vm\x01\n", "line 1: control character in line"],
   ["NUL byte", new Uint8Array([0x76, 0x6d, 0, 0x0a]), "contains a NUL byte"],

@@ -32,6 +32,8 @@ Deno.test("encodePlan: one line per operation, hex without 0x, exact bytes", () 
     { op: "finalize", vcpu: 0, feature: KVM_ARM_VCPU.SVE },
     { op: "run", vcpu: 0, fn: 0x84000000n },
     { op: "writable_masks" },
+    { op: "guest_read32", vcpu: 0, addr: 0x080a0000n },
+    { op: "guest_write32", vcpu: 0, addr: "0x8000084", value: 0xffffffffn },
     { op: "vm" },
   ], "t");
   assertEquals(
@@ -53,6 +55,8 @@ Deno.test("encodePlan: one line per operation, hex without 0x, exact bytes", () 
       "finalize 0 4",
       "run 0 84000000 0",
       "writable_masks",
+      "guest_read32 0 80a0000",
+      "guest_write32 0 8000084 ffffffff",
       "vm",
       "",
     ].join("\n"),
@@ -81,6 +85,7 @@ Deno.test("encodeOp: bad input names the operation, the field and why", () => {
     [{ op: "get_one_reg", vcpu: 0, id: 1n << 64n }, /outside 0..2\^64-1/],
     [{ op: "create_vgic", version: "v4" as "v3" }, /"v3" or "v2"/],
     [{ op: "enable_cap", cap: 1, args: [1n, 2n, 3n, 4n, 5n] }, /at most 4 args/],
+    [{ op: "guest_write32", vcpu: 0, addr: 0n, value: 1n << 32n }, /does not fit 32 bits/],
   ];
   for (const [op, re] of cases) {
     const e = assertThrows(() => encodeOp(op, "op 7"), PlanError);
