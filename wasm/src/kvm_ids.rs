@@ -74,7 +74,7 @@ pub fn get(m: &Machine, v: usize, id: u64) -> Result<u64, i32> {
     }
     let size = id & KVM_REG_SIZE_MASK;
     match class(id) {
-        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 32 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
+        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 48 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
         KVM_REG_ARM_CORE if size == KVM_REG_SIZE_U64 && id >> 32 == 0x6030_0000 => {
             let c = core(id & 0xffff).ok_or(ENOENT)?;
             Ok(match c {
@@ -123,7 +123,7 @@ pub fn set(m: &mut Machine, v: usize, id: u64, val: u64) -> Result<(), i32> {
     }
     let size = id & KVM_REG_SIZE_MASK;
     match class(id) {
-        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 32 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
+        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 48 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
         KVM_REG_ARM_CORE if size == KVM_REG_SIZE_U64 && id >> 32 == 0x6030_0000 => {
             let c = core(id & 0xffff).ok_or(ENOENT)?;
             let cpu: &mut Cpu = &mut m.cpus[v];

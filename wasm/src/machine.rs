@@ -214,8 +214,9 @@ impl Machine {
             }
             // Stop the inner loop at the next timer deadline so the line rises on time.
             let mut limit = end;
-            if let Some(d) = self.timers[v].next_deadline(now) {
-                limit = limit.min(self.cpus[v].icount + self.insns_until(now, d).max(1));
+            // (A deadline not after `now` is a line already high: it was just driven into the GIC.)
+            if let Some(d) = self.timers[v].next_deadline(now).filter(|&d| d > now) {
+                limit = limit.min(self.cpus[v].icount + self.insns_until(now, d));
             }
             let exit = {
                 let cpu = &mut self.cpus[v];
@@ -364,10 +365,13 @@ impl Machine {
             if !ran_any {
                 // Everyone is idle: jump to the earliest timer deadline, or stop.
                 let now = self.phys_now();
+                // A deadline at or before now is a line already high that the GIC does not
+                // forward (disabled or masked there): waiting longer cannot wake anyone.
                 let next = set
                     .iter()
                     .filter(|&&v| self.cpus[v].power == Power::On)
                     .filter_map(|&v| self.timers[v].next_deadline(now))
+                    .filter(|&d| d > now)
                     .min();
                 match next {
                     Some(d) => self.clock += self.insns_until(now, d).max(1),

@@ -244,7 +244,7 @@ impl Cpu {
 
     pub fn pmccntr(&self) -> u64 {
         if self.pmc_counting() {
-            self.pmc_value.wrapping_add(self.icount - self.pmc_mark)
+            self.pmc_value.wrapping_add(self.icount.saturating_sub(self.pmc_mark))
         } else {
             self.pmc_value
         }

@@ -194,14 +194,17 @@ fn write_special(cpu: &mut Cpu, ctx: &mut Ctx, s: Special, e: u16, v: u64) -> Re
             }
             // Writable: E (0), D (3), X (4), DP (5), LC (6); N (15:11) is read-only.
             cpu.pmcr = (cpu.pmcr & !0x79) | (v & 0x79);
+            cpu.pmc_mark += 1; // a change of E takes effect after this instruction
         }
         Special::PmcntenSet => {
             cpu.pmc_sync();
             cpu.pmcnten |= v & (1 << 31);
+            cpu.pmc_mark += 1; // counting starts after this instruction
         }
         Special::PmcntenClr => {
             cpu.pmc_sync();
             cpu.pmcnten &= !(v & (1 << 31));
+            cpu.pmc_mark += 1;
         }
         Special::PmovsSet => cpu.pmovs |= v & (1 << 31),
         Special::PmovsClr => cpu.pmovs &= !(v & (1 << 31)),
@@ -210,6 +213,7 @@ fn write_special(cpu: &mut Cpu, ctx: &mut Ctx, s: Special, e: u16, v: u64) -> Re
         Special::Pmccntr => {
             cpu.pmc_sync();
             cpu.pmc_value = v;
+            cpu.pmc_mark += 1; // the next instruction reads v
         }
         Special::Pmswinc => {}
         Special::Oslar => cpu.oslk = v & 1 == 1,
