@@ -8,6 +8,9 @@
  *   predict <kernel> <snapshot>… [--vmm F] [--gicv2]
  *                                   rollsafe's predicted restore vs the real kernel, operation by
  *                                   operation; prints every disagreement, exit 1 if any
+ *   profile <capture> --id <id> --base <profile> [--host-id <id>] [--out-dir <dir>]
+ *                                   a fleet host's custom profile and host file from its
+ *                                   `hostprobe capture` output (or a fixture), see fleet.ts
  *
  * Kernels: debian-6.1, debian-6.12 (resolved through Debian's metapackages, cached in
  * .oracle-cache/).
@@ -16,8 +19,23 @@ import { captureToDocument } from "./capture.ts";
 import { writeFixtures } from "./fixtures.ts";
 import { bootAndRun, type KernelName, KERNELS, OracleError } from "./oracle.ts";
 import { checkPredictions } from "./predict.ts";
+import { captureToTarget } from "./fleet.ts";
+import { type Doc } from "./capture.ts";
+import { parseCaptureOutput } from "./oracle.ts";
 import { flavour, FLAVOURS, type VmmFlavour } from "../emulator/kvm/flavours.ts";
 import { importSnapshot } from "../snapshots/import/mod.ts";
+
+/** A capture: hostprobe's JSON lines, or a fixture / `oracle capture` document. */
+async function readCaptureFile(path: string): Promise<Doc> {
+  const text = await Deno.readTextFile(path);
+  const first = text.trimStart();
+  if (first.startsWith('{"kind"')) return captureToDocument(parseCaptureOutput(text));
+  const doc = JSON.parse(text) as { capture?: Doc };
+  if (!doc.capture) {
+    throw new OracleError(`${path}: neither capture JSON lines nor a document with "capture"`);
+  }
+  return doc.capture;
+}
 
 function kernelArg(k: string | undefined): KernelName {
   if (k === undefined || !(k in KERNELS)) {
@@ -30,6 +48,7 @@ const USAGE = `usage: deno task oracle fixtures [<kernel>…] [--gicv2|--gicv3]
        deno task oracle capture <kernel> [--out FILE]
        deno task oracle replay <kernel> <plan-file>…
        deno task oracle predict <kernel> <snapshot-file>… [--vmm <flavour>] [--gicv2]
+       deno task oracle profile <capture> --id <id> --base <profile> [--host-id <id>] [--out-dir D]
 kernels: ${Object.keys(KERNELS).join(", ")}`;
 
 export async function main(args: string[]): Promise<number> {
@@ -116,6 +135,41 @@ export async function main(args: string[]): Promise<number> {
         bad += c.disagreements.length;
       });
       return bad ? 1 : 0;
+    }
+    case "profile": {
+      // profile <capture> --id <profile-id> --base <profile> [--host-id <id>] [--out-dir <dir>]
+      const file = rest[0];
+      const opt = (name: string) => {
+        const i = rest.indexOf(name);
+        return i >= 0 ? rest[i + 1] : undefined;
+      };
+      const id = opt("--id");
+      const base = opt("--base");
+      if (!file || !id || !base) {
+        throw new OracleError("profile needs <capture> --id <id> --base <profile>");
+      }
+      const doc = await readCaptureFile(file);
+      const t = captureToTarget(doc, {
+        profileId: id,
+        hostId: opt("--host-id") ?? `${id}-host`,
+        base,
+        evidence: file.split("/").pop()!,
+      });
+      const dir = opt("--out-dir");
+      const outputs: [string, unknown][] = [
+        [`${t.profileFile.id}.profile.json`, t.profileFile],
+        [`${t.hostFile.id}.host.json`, t.hostFile],
+      ];
+      for (const [name, value] of outputs) {
+        const text = JSON.stringify(value, null, 2) + "\n";
+        if (dir) await Deno.writeTextFile(`${dir}/${name}`, text);
+        else console.log(text);
+      }
+      console.error(
+        `${t.profile.id} (base ${base}): ${t.profileFile.differences?.length ?? 0} differences; ` +
+          `host ${t.host.id}: ${Object.keys(t.host.facts).length} facts`,
+      );
+      return 0;
     }
     default:
       console.error(USAGE);
