@@ -17,7 +17,10 @@ export type Errno =
   | "ENXIO"
   | "EEXIST"
   | "EACCES"
-  | "EFAULT";
+  | "EFAULT"
+  // KVM_CREATE_DEVICE of a vGIC model the host cannot provide (a GICv2 on a GICv3 without
+  // GICv2 compatibility); returned by the real Debian kernels (tests/fixtures/oracle).
+  | "ENODEV";
 
 /** Where a fact comes from: a kernel commit, a document, or captured evidence. */
 export interface FactSource {

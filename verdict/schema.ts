@@ -41,6 +41,7 @@ const ERRNOS = [
   "EEXIST",
   "EACCES",
   "EFAULT",
+  "ENODEV",
 ] as const;
 const COMPONENTS = ["vcpu", "vgic", "firmware", "timer", "vm", "its"] as const;
 

@@ -339,6 +339,7 @@ export function evaluateRestore(s: Snapshot, t: Target, opts: RestoreOptions = {
             }
             : {
               outcome: "failed",
+              errno: "ENODEV",
               reason:
                 `host ${t.host.id} cannot provide a GIC${op.model} (no GICv2 compatibility in its CPU interface): KVM_CREATE_DEVICE returns ENODEV`,
               source: t.host.facts["gic.v2compat"]?.source ?? hv?.source,

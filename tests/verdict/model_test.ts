@@ -96,7 +96,7 @@ const bad: [string, (v: Record<string, unknown>) => void, string][] = [
       (v as unknown as { targets: { operations: { errno: string }[] }[] }).targets[0].operations[0]
         .errno = "EFOO";
     },
-    'verdict $.targets[0].operations[0].errno: expected one of ENOENT, EINVAL, EBUSY, EPERM, ENXIO, EEXIST, EACCES, EFAULT; got "EFOO"',
+    'verdict $.targets[0].operations[0].errno: expected one of ENOENT, EINVAL, EBUSY, EPERM, ENXIO, EEXIST, EACCES, EFAULT, ENODEV; got "EFOO"',
   ],
   ["restorable with a failed operation", (v) => {
     (v as unknown as Verdict).targets[0].restorable = true;
