@@ -179,3 +179,28 @@ Deno.test("GET / is the upload page, restricted to its own script and this origi
     await t.close();
   }
 });
+
+Deno.test("a GICv2 snapshot onto a GICv3-only host is a signed not-restorable verdict (ENODEV), not a 500", async () => {
+  const t = await testService();
+  try {
+    const body = await Deno.readFile(
+      new URL("../../snapshots/samples/qemu-virt-gicv2-cortex-a57-smp2.cbor", import.meta.url),
+    );
+    const r = await t.app.request(
+      "/v1/verdicts?target=linux-6.1@qemu-tcg-max&source=linux-6.1@qemu-a57-gicv2",
+      {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/cbor", accept: "application/json" },
+      },
+    );
+    assertEquals(r.status, 200, await r.clone().text());
+    const j = await r.json();
+    const target = j.verdict.targets[0];
+    assertEquals(target.restorable, false);
+    const create = target.operations.find((o: { op: string }) => o.op === "KVM_CREATE_DEVICE");
+    assertEquals(create.errno, "ENODEV");
+  } finally {
+    await t.close();
+  }
+});
