@@ -25,6 +25,8 @@ import {
 import { FLAVOURS, type VmmFlavour } from "../emulator/kvm/mod.ts";
 import { type Assessment, validate } from "../emulator/validate.ts";
 import { profileCanonical } from "../emulator/profiles/loader.ts";
+import { decodeBase64 } from "../emulator/probes/base64.ts";
+import { PROBE_IMAGE_BASE64 } from "../emulator/probes/bin/probe_image.ts";
 import { hostCanonical } from "../emulator/hosts/loader.ts";
 import {
   buildVerdict,
@@ -199,7 +201,12 @@ async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as:
     snapshot: await snapshotRef(bytes),
     source: await refs(source),
     vmm: as[0]?.restore.vmm ?? "generic",
-    engine: await engineIdentity({ wasm, gitRevision: Deno.env.get("ROLLSAFE_GIT_REVISION") }),
+    // The same identity the service binds (functions/engine.ts): the wasm and the probe image.
+    engine: await engineIdentity({
+      wasm,
+      probes: { probe: decodeBase64(PROBE_IMAGE_BASE64) },
+      gitRevision: Deno.env.get("ROLLSAFE_GIT_REVISION"),
+    }),
     targets: await Promise.all(as.map(async (a) => ({
       id: a.target.id,
       ...(await refs(a.target)),
