@@ -31,8 +31,10 @@ export function checkGuest(s: Snapshot, spec: StreamSpec): void {
   const started = startedVcpus(spec.smp);
   s.vcpus.forEach((v, i) => {
     const at = `vcpu ${i}`;
-    // virt: Aff0 = index below the cluster size, bit 31 RES1.
-    assertEquals(v.mpidr, 0x8000_0000n | BigInt(i), `${at} mpidr`);
+    // virt: clusters of 16 (GICv3) or 8 (GICv2) vCPUs, bit 31 RES1.
+    const cluster = spec.gic === 3 ? 16 : 8;
+    const aff = (Math.floor(i / cluster) << 8) | (i % cluster);
+    assertEquals(v.mpidr, 0x8000_0000n | BigInt(aff), `${at} mpidr`);
     if (i >= started) {
       assertEquals(v.mpState, 1, `${at} never started: KVM_MP_STATE_STOPPED`);
       return;
@@ -109,6 +111,14 @@ export function checkGuest(s: Snapshot, spec: StreamSpec): void {
   assertEquals(d.get(0xc08), u32(x(v0, 27)), "GICD_ICFGR2");
   assertEquals(d.get(0x204), u32(x(v0, 28)), "GICD_ISPENDR1");
   if (spec.gic === 3) {
+    // The last redistributor's GICR_TYPER, which vCPU 0 stored in guest memory: its
+    // Affinity_Value (63:32) is the MPIDR affinity QEMU gave the last vCPU, started or not.
+    const ram = s.memory!.find((m) => m.name === "mach-virt.ram")!;
+    const page = ram.pages.get(0xc0_0000n)!;
+    const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+    const typer = view.getBigUint64(0x100, true);
+    assertEquals(view.getBigUint64(0x108, true), BigInt(spec.smp), "redistributor count");
+    assertEquals(typer >> 32n, s.vcpus[spec.smp - 1].mpidr & 0xff_ffffn, "last vCPU's affinity");
     assertEquals(d.get(0x6000 + 8 * 40), u32(x(v0, 26)), "GICD_IROUTER40 low half");
     assertEquals(d.get(0x6000 + 8 * 40 + 4), u32(x(v0, 26) >> 32n), "GICD_IROUTER40 high half");
   } else {
