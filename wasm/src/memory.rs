@@ -169,7 +169,7 @@ impl Memory {
                 None => Insn::UNDEF,
             }
         };
-        self.cache.pages[ci as usize][slot] = insn;
+        self.cache.set(ci, slot, insn);
         insn
     }
 

@@ -11,34 +11,42 @@ use super::insn::{Insn, Op};
 pub const PAGE_SHIFT: u32 = 12;
 pub const SLOTS: usize = 1 << (PAGE_SHIFT - 2);
 
-pub type Page = Box<[Insn; SLOTS]>;
-
-/// Pages of decoded instructions; owners (RAM regions) keep the page-number -> index map.
+/// Pages of decoded instructions, stored back to back (page `i` is `slots[i*SLOTS..]`) so a
+/// fetch is one index into one vector. Owners (RAM regions) keep the page-number -> index map.
 #[derive(Default)]
 pub struct DecodeCache {
-    pub pages: Vec<Page>,
+    pub slots: Vec<Insn>,
 }
 
 impl DecodeCache {
     pub fn alloc(&mut self) -> u32 {
-        self.pages.push(Box::new([Insn::NOT_DECODED; SLOTS]));
-        (self.pages.len() - 1) as u32
+        let idx = self.slots.len() / SLOTS;
+        self.slots.resize(self.slots.len() + SLOTS, Insn::NOT_DECODED);
+        idx as u32
+    }
+
+    /// The decoded slot `slot` of page `idx`.
+    #[inline(always)]
+    pub fn get(&self, idx: u32, slot: usize) -> Insn {
+        self.slots[idx as usize * SLOTS + slot]
+    }
+
+    pub fn set(&mut self, idx: u32, slot: usize, insn: Insn) {
+        self.slots[idx as usize * SLOTS + slot] = insn;
     }
 
     /// Forget the decoded slots covering byte offsets `[from, to)` within page `idx`.
     pub fn invalidate(&mut self, idx: u32, from: usize, to: usize) {
-        let page = &mut self.pages[idx as usize];
+        let base = idx as usize * SLOTS;
         let last = (to.saturating_sub(1) >> 2).min(SLOTS - 1);
-        for slot in page[(from >> 2)..=last].iter_mut() {
+        for slot in self.slots[base + (from >> 2)..=base + last].iter_mut() {
             slot.op = Op::NotDecoded;
         }
     }
 
     pub fn invalidate_all(&mut self) {
-        for p in self.pages.iter_mut() {
-            for slot in p.iter_mut() {
-                slot.op = Op::NotDecoded;
-            }
+        for slot in self.slots.iter_mut() {
+            slot.op = Op::NotDecoded;
         }
     }
 }

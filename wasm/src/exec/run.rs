@@ -58,7 +58,7 @@ pub fn run(cpu: &mut Cpu, ctx: &mut Ctx) -> Option<Exit> {
             }
         }
         let slot = ((pc >> 2) & 0x3ff) as usize;
-        let mut insn = ctx.mem.cache.pages[ci as usize][slot];
+        let mut insn = ctx.mem.cache.get(ci, slot);
         if insn.op == Op::NotDecoded {
             insn = ctx.mem.fill(ci, slot, page_pa | (pc & 0xfff));
         }
