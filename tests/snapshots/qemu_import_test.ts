@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { importQemuStream } from "../../snapshots/import/qemu/mod.ts";
 import { detectAccel } from "../../snapshots/import/qemu/cpu.ts";
+import { locateVmdesc } from "../../snapshots/import/qemu/vmdesc.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -100,4 +101,46 @@ Deno.test("qemu import: TCG/KVM detection on a real KVM register list", () => {
   const tcg = importQemuStream(load(COMMITTED[0]));
   const tcgList: [bigint, bigint][] = [...tcg.vcpus[0].registers.keys()].map((id) => [id, 0n]);
   assertEquals(detectAccel(tcgList), "tcg");
+});
+
+Deno.test("qemu import: GICv3 bitmaps from a QEMU with the migration shift bug", () => {
+  // Rewrite the real stream the way a QEMU with the bug wrote it: every distributor bitmap one
+  // 32-bit word higher and no arm_gicv3/gicd_no_migration_shift_bug subsection. The import
+  // must move them back and give the same distributor state.
+  const good = load(COMMITTED[0]);
+  const enc = new TextEncoder();
+  const indexOf = (hay: Uint8Array, needle: Uint8Array) => {
+    outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+      for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+      return i;
+    }
+    throw new Error("not found");
+  };
+  const idstr = indexOf(good, new Uint8Array([9, ...enc.encode("arm_gicv3")]));
+  const payload = idstr + 1 + 9 + 4 + 4; // u8 len, idstr, be32 instance, be32 version
+  const bad = good.slice();
+  for (let k = 0; k < 7; k++) { // group, grpmod, enabled, pending, active, level, edge_trigger
+    const at = payload + 12 + 128 * k; // after gicd_ctlr (4) and gicd_statusr (8)
+    bad.copyWithin(at + 4, at, at + 124);
+  }
+  const sub = enc.encode("arm_gicv3/gicd_no_migration_shift_bug");
+  const subAt = indexOf(bad, new Uint8Array([5, sub.length, ...sub]));
+  const cut = new Uint8Array(bad.length - (2 + sub.length + 4 + 1));
+  cut.set(bad.subarray(0, subAt));
+  cut.set(bad.subarray(subAt + 2 + sub.length + 5), subAt);
+  // The vmdesc must no longer list the subsection: rebuild its record.
+  const loc = locateVmdesc(cut)!;
+  const desc = JSON.parse(new TextDecoder().decode(loc.json));
+  delete desc.devices[0].subsections;
+  const json = enc.encode(JSON.stringify(desc));
+  const stream = new Uint8Array(loc.at + 5 + json.length);
+  stream.set(cut.subarray(0, loc.at));
+  stream[loc.at] = 6;
+  new DataView(stream.buffer).setUint32(loc.at + 1, json.length);
+  stream.set(json, loc.at + 5);
+
+  const a = importQemuStream(good), b = importQemuStream(stream);
+  assertEquals(b.vm.vgic!.dist, a.vm.vgic!.dist);
+  assertEquals(a.source?.extra.has("qemu_gicv3_shift_bug"), false);
+  assertEquals(typeof b.source?.extra.get("qemu_gicv3_shift_bug"), "string");
 });

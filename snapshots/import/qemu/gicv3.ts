@@ -92,6 +92,8 @@ export interface Gicv3Import {
   dist: Map<number, number>;
   redist: Map<number, number>[];
   icc: Map<number, bigint>[];
+  /** The stream came from a QEMU with the bitmap-offset bug (see importGicv3). */
+  shiftBug: boolean;
 }
 
 export interface Gicv3Options {
@@ -123,8 +125,20 @@ export function importGicv3(f: Fields, o: Gicv3Options): Gicv3Import {
         ((ds ? 0 : 1) << 10) | itLines) >>> 0,
     );
   }
+  // Older QEMUs saved the KVM GIC's bitmaps one 32-bit word too high (external interrupt 32 at
+  // bit 64). Streams from fixed QEMUs carry the arm_gicv3/gicd_no_migration_shift_bug
+  // subsection (true); without it QEMU moves every bitmap down one word on load
+  // (hw/intc/arm_gicv3_common.c gicv3_gicd_no_migration_shift_bug_post_load), and so do we.
+  const fixed = f.sub("arm_gicv3/gicd_no_migration_shift_bug")?.num(
+    "gicd_no_migration_shift_bug",
+  );
+  const shift = fixed === 1n ? 0 : 1;
+  const bitmap = (name: string) => {
+    const w = f.nums(name, 32);
+    return shift ? [...w.slice(1), 0n] : w;
+  };
   for (const [off, name] of DIST_BITMAPS) {
-    const words = f.nums(name, 32);
+    const words = bitmap(name);
     for (let irq = GIC_INTERNAL; irq < o.numIrq; irq += 32) {
       dist.set(off + irq / 8, u32(words[irq / 32]));
     }
@@ -134,7 +148,7 @@ export function importGicv3(f: Fields, o: Gicv3Options): Gicv3Import {
     dist.set(GICD.IPRIORITYR + irq, bytesToWord(prio, irq));
   }
   // kvm_dist_put_edge_trigger: two bits per interrupt, bit 1 set for edge-triggered.
-  const edge = f.nums("edge_trigger", 32);
+  const edge = bitmap("edge_trigger");
   for (let irq = GIC_INTERNAL; irq < o.numIrq; irq += 16) {
     dist.set(GICD.ICFGR + irq / 4, icfgr(edge[irq >> 5], irq & 31));
   }
@@ -161,7 +175,7 @@ export function importGicv3(f: Fields, o: Gicv3Options): Gicv3Import {
     redist.push(r);
     iccs.push(c);
   }
-  return { dist, redist, icc: iccs };
+  return { dist, redist, icc: iccs, shiftBug: shift === 1 };
 }
 
 function importCpu(s: VmsStruct, tcg: boolean): [Map<number, number>, Map<number, bigint>] {

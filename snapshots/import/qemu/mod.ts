@@ -125,6 +125,13 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
       vcpus: vcpus.length,
     });
     vgic = { model: "v3", nrIrqs: facts.numIrq, dist: g.dist, extra: new Map() };
+    if (g.shiftBug) {
+      extra.set(
+        "qemu_gicv3_shift_bug",
+        "no arm_gicv3/gicd_no_migration_shift_bug subsection: the distributor bitmaps were " +
+          "moved down 32 bits, as QEMU's post_load does for streams from QEMUs with that bug",
+      );
+    }
     vcpus.forEach((v, i) => {
       v.redist = g.redist[i];
       v.icc = g.icc[i];
