@@ -227,3 +227,17 @@ for (const c of CASES) {
 Deno.test("qemu hostile: the undamaged stream imports (the cases above are real damage)", () => {
   assertEquals(importQemuStream(withVmdesc(body, json)).vcpus.length, 2);
 });
+
+Deno.test("qemu hostile: guest pages above the caller's byte cap are refused", () => {
+  let err: unknown;
+  try {
+    importQemuStream(stream, { maxPageBytes: 8192 });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof SnapshotError);
+  assertEquals(err.code, "qemu/ram-size");
+  assert(/mach-virt\.ram/.test(err.where), err.message);
+  // Without memory the same stream imports, pages unread into the snapshot.
+  assertEquals(importQemuStream(stream, { memory: false, maxPageBytes: 0 }).memory, undefined);
+});

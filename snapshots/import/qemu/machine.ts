@@ -44,6 +44,9 @@ function versionBelow(v: string, major: number, minor: number): boolean {
   return a < major || (a === major && b < minor);
 }
 
+/** Every RAM block name that some supported machine maps as guest RAM. */
+export const GUEST_RAM_BLOCKS = new Set([...VIRT.ramBase.keys()]);
+
 export function machineFacts(machine: string): MachineFacts {
   const m = /^virt(?:-(\d+\.\d+))?$/.exec(machine);
   if (!m) {

@@ -16,7 +16,7 @@ import { sysreg } from "../../kvm/ids.ts";
 import { type Accel, cpregList, detectAccel, importCpu } from "./cpu.ts";
 import { importGicv2 } from "./gicv2.ts";
 import { importGicv3 } from "./gicv3.ts";
-import { machineFacts, tcgMpidr } from "./machine.ts";
+import { GUEST_RAM_BLOCKS, machineFacts, tcgMpidr } from "./machine.ts";
 import { fail } from "./reader.ts";
 import { type DeviceSection, parseStream, type StreamOptions } from "./stream.ts";
 import { Fields } from "./vmstate.ts";
@@ -29,6 +29,12 @@ export interface QemuImportOptions extends StreamOptions {
   accel?: Accel;
   /** Import guest RAM (default true). */
   memory?: boolean;
+}
+
+/** True if `bytes` starts like a QEMU migration stream ("QEVM", version 3). */
+export function looksLikeQemuStream(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && bytes[0] === 0x51 && bytes[1] === 0x45 && bytes[2] === 0x56 &&
+    bytes[3] === 0x4d && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 3;
 }
 
 /** SCR_EL3 is in the cpreg list only when the CPU has EL3 (virt with secure=on). */
@@ -49,7 +55,13 @@ const MAPPED = new Set(["cpu", "arm_gicv3", "arm_gicv3_its", "arm_gic"]);
 
 export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}): Snapshot {
   const keep = opts.memory ?? true;
-  const stream = parseStream(bytes, { ...opts, keepPages: keep });
+  // The machine (and so which RAM blocks are guest RAM) is only known once the configuration
+  // record is read; virt is the only family, so its RAM block names bound the page cap.
+  const stream = parseStream(bytes, {
+    ...opts,
+    keepPages: keep,
+    capBlock: opts.capBlock ?? ((name) => GUEST_RAM_BLOCKS.has(name)),
+  });
   const machine = stream.configuration?.machine;
   if (machine === undefined) {
     fail("qemu/configuration", "byte 8", "the stream has no configuration section (machine)");

@@ -84,6 +84,11 @@ export interface StreamOptions {
   keepPages?: boolean;
   /** Cap on non-zero page bytes kept (default 256 MiB, the snapshot format's own byte cap). */
   maxPageBytes?: number;
+  /**
+   * Which blocks count toward maxPageBytes (default all). Pages are views into the stream,
+   * not copies, so only blocks that will become snapshot memory need the cap.
+   */
+  capBlock?: (name: string) => boolean;
 }
 
 export function parseStream(bytes: Uint8Array, opts: StreamOptions = {}): QemuStream {
@@ -296,10 +301,12 @@ class RamParser {
   private keptBytes = 0;
   private readonly keep: boolean;
   private readonly maxBytes: number;
+  private readonly capBlock: (name: string) => boolean;
 
   constructor(opts: StreamOptions) {
     this.keep = opts.keepPages ?? true;
     this.maxBytes = opts.maxPageBytes ?? 256 * 1024 * 1024;
+    this.capBlock = opts.capBlock ?? (() => true);
   }
 
   setPageSize(size: number, capabilities: string[]): void {
@@ -367,13 +374,14 @@ class RamParser {
   }
 
   private store(block: RamBlock, addr: bigint, page: Uint8Array | undefined): void {
+    const capped = this.capBlock(block.name);
     const old = block.pages.get(addr);
     if (old) {
-      this.keptBytes -= old.length;
+      if (capped) this.keptBytes -= old.length;
       block.pages.delete(addr);
     }
     if (!page || !this.keep) return;
-    this.keptBytes += page.length;
+    if (capped) this.keptBytes += page.length;
     if (this.keptBytes > this.maxBytes) {
       fail(
         "qemu/ram-size",
