@@ -194,3 +194,38 @@ fn random_words_execute_without_panicking() {
         let _ = m.run(Some(0), 2000);
     }
 }
+
+#[test]
+fn a_guest_store_over_decoded_code_takes_effect() {
+    // adr x0,1f; ldr w1,2f; mov x6,#2; 1: mov x5,#1; subs x6,x6,#1; b.eq 4f; str w1,[x0];
+    // b 1b; 4: hlt #0; 2: (data) mov x5,#2
+    let mut m = machine(|_| {});
+    load(&mut m, RAM, &[0x10000060, 0x18000101, 0xd2800046, 0xd2800025, 0xf10004c6, 0x54000060, 0xb9000001, 0x17fffffc, 0xd4400000, 0xd2800045]);
+    kvm_ids::set(&mut m, 0, PC, RAM).unwrap();
+    assert_eq!(m.run(Some(0), 100), Reason::Hlt);
+    assert_eq!(reg(&m, 0, x(5)), 2, "the second pass executes the stored instruction");
+}
+
+/// Two vCPUs increment one word 1000 times each with LDXR/STXR, switched every 7 instructions
+/// (mid-sequence): no update is lost, and two identical runs end in identical states.
+#[test]
+fn exclusives_across_vcpus_and_deterministic_scheduling() {
+    // mov x2,#1000; 1: ldxr x1,[x0]; add x1,x1,#1; stxr w3,x1,[x0]; cbnz w3,1b; subs x2,x2,#1;
+    // b.ne 1b; 2: wfi; b 2b
+    let run = || {
+        let mut m = machine(|c| {
+            c.nvcpus = 2;
+            c.slice = 7;
+        });
+        load(&mut m, RAM, &[0xd2807d02, 0xc85f7c01, 0x91000421, 0xc8037c01, 0x35ffffa3, 0xf1000442, 0x54ffff61, 0xd503207f, 0x17ffffff]);
+        for v in 0..2 {
+            kvm_ids::set(&mut m, v, x(0), RAM + 0x800).unwrap();
+            kvm_ids::set(&mut m, v, PC, RAM).unwrap();
+        }
+        let r = m.run(None, 1_000_000);
+        (r, m.mem.read(RAM + 0x800, 3), m.cpus[0].icount, m.cpus[1].icount, m.phys_now())
+    };
+    let a = run();
+    assert_eq!((a.0, a.1), (Reason::Wfi, Some(2000)));
+    assert_eq!(a, run());
+}
