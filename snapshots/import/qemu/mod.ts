@@ -154,6 +154,9 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
       for (const [off, name, n] of ITS_ROWS) {
         f.nums(name, n).forEach((v, k) => vgic!.its!.set(off + 8 * k, v));
       }
+      // QEMU's emulated ITS answers GITS_IIDR with gicv3_iidr() = 0x43b and migrates the field
+      // unused (0); only KVM's ITS state fills it (hw/intc/arm_gicv3_its.c its_readl).
+      if (accel === "tcg") vgic.its.set(0x0004, 0x43bn);
     }
   } else if (gic2) {
     const g = importGicv2(new Fields(gic2.state), {
