@@ -71,6 +71,9 @@ export function checkGuest(s: Snapshot, spec: StreamSpec): void {
       assertEquals(r.get(0x10408), u32(x(v, 12)), `${at} GICR_IPRIORITYR2`);
       assertEquals(r.get(0x10c04), u32(x(v, 18)), `${at} GICR_ICFGR1`);
       assertEquals(r.get(0x14), u32(x(v, 17)), `${at} GICR_WAKER`);
+      const flags = s.memory!.find((m) => m.name === "mach-virt.ram")!.pages.get(0xc0_0000n)!;
+      const ctlr = new DataView(flags.buffer, flags.byteOffset).getUint32(0x200 + 8 * i, true);
+      assertEquals(r.get(0x0), ctlr, `${at} GICR_CTLR`);
       assertEquals(c.get(sysregEncoding(3, 0, 4, 6, 0)), x(v, 13), `${at} ICC_PMR_EL1`);
       assertEquals(c.get(sysregEncoding(3, 0, 12, 12, 3)), x(v, 14), `${at} ICC_BPR1_EL1`);
       assertEquals(c.get(sysregEncoding(3, 0, 12, 12, 7)), x(v, 15), `${at} ICC_IGRPEN1_EL1`);

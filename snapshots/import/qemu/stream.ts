@@ -75,7 +75,6 @@ export interface QemuStream {
   devices: DeviceSection[];
   vmdesc: VmDesc;
   vmdescBytes: number;
-  /** Idstrs of iterative sections other than RAM (none are supported; listed for errors). */
 }
 
 export interface StreamOptions {
