@@ -139,6 +139,11 @@ export interface MachineConfig {
    * 18 pv_time_base) and value. Applied before `firmwareRegs`.
    */
   firmwareFields?: { field: number; value: bigint }[];
+  /**
+   * Whether an EL1 `SMC #0` reaches the SMCCC handler like HVC (Linux 6.4+, default true); when
+   * false it returns NOT_SUPPORTED in x0, as earlier kernels do.
+   */
+  smcSmccc?: boolean;
 }
 
 /** Config record keys (wasm/src/config.rs `Key`). */
@@ -170,6 +175,7 @@ const KEY = {
   PA_BITS: 25n,
   FW_REG: 26n,
   FW_FIELD: 27n,
+  SMC_SMCCC: 28n,
 } as const;
 
 function encodeConfig(c: MachineConfig): Uint8Array {
@@ -210,6 +216,7 @@ function encodeConfig(c: MachineConfig): Uint8Array {
   if (c.paBits !== undefined) add(KEY.PA_BITS, c.paBits);
   for (const f of c.firmwareFields ?? []) add(KEY.FW_FIELD, f.field, f.value);
   for (const f of c.firmwareRegs ?? []) add(KEY.FW_REG, f.id, f.value);
+  if (c.smcSmccc !== undefined) add(KEY.SMC_SMCCC, c.smcSmccc);
   const out = new Uint8Array(recs.length * 24);
   const dv = new DataView(out.buffer);
   recs.forEach((r, i) =>

@@ -51,6 +51,9 @@ impl Key {
     pub const FW_REG: u64 = 26;
     /// a = firmware configuration field (devices.rs `set_fw_field`), b = value.
     pub const FW_FIELD: u64 = 27;
+    /// a = 1 if an EL1 `SMC #0` is answered like HVC (Linux 6.4+, the default), 0 if it returns
+    /// NOT_SUPPORTED (earlier kernels).
+    pub const SMC_SMCCC: u64 = 28;
 }
 
 pub const MAX_VCPUS: usize = 64;
@@ -84,6 +87,7 @@ pub struct Config {
     pub pa_bits: u32,
     pub fw_regs: Vec<(u64, u64)>,
     pub fw_fields: Vec<(u64, u64)>,
+    pub smc_smccc: bool,
 }
 
 impl Default for Config {
@@ -120,6 +124,7 @@ impl Default for Config {
             pa_bits: 40,
             fw_regs: Vec::new(),
             fw_fields: Vec::new(),
+            smc_smccc: true,
         }
     }
 }
@@ -185,6 +190,7 @@ impl Config {
                 Key::PA_BITS => c.pa_bits = small(a, 52)?.max(32) as u32,
                 Key::FW_REG => c.fw_regs.push((a, b)),
                 Key::FW_FIELD => c.fw_fields.push((small(a, 18)?, b)),
+                Key::SMC_SMCCC => c.smc_smccc = small(a, 1)? == 1,
                 _ => return Err(bad()),
             }
         }

@@ -73,6 +73,7 @@ pub struct Machine {
     pub tick_den: u64,
     pub slice: u64,
     pub pa_limit: u64,
+    pub smc_smccc: bool,
     /// Global clock in instruction units.
     pub clock: u64,
     /// Physical count at clock 0.
@@ -148,6 +149,7 @@ impl Machine {
             tick_den: c.tick_den,
             slice: c.slice,
             pa_limit: 1u64 << c.pa_bits,
+            smc_smccc: c.smc_smccc,
             clock: 0,
             phys_offset: 0,
             stop: StopInfo::default(),
@@ -235,6 +237,7 @@ impl Machine {
                     limit,
                     pa_limit: self.pa_limit,
                     mmu_on: cpu.sys[SCTLR] & SCTLR_M != 0,
+                    smc_smccc: self.smc_smccc,
                 };
                 exec::run::run(cpu, &mut ctx)
             };

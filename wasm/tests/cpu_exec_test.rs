@@ -229,3 +229,17 @@ fn exclusives_across_vcpus_and_deterministic_scheduling() {
     assert_eq!((a.0, a.1), (Reason::Wfi, Some(2000)));
     assert_eq!(a, run());
 }
+
+#[test]
+fn smc_at_el1_follows_the_kernel_generation() {
+    // ldr x0,=PSCI_VERSION; smc #0; mov x19,x0; ldr x0,=PSCI_VERSION; smc #1; mov x20,x0; hlt
+    let prog = [0x58000100, 0xd4000003, 0xaa0003f3, 0x580000a0, 0xd4000023, 0xaa0003f4, 0xd4400000, 0, 0x84000000, 0];
+    for (smccc, want19) in [(true, 0x1_0003u64), (false, u64::MAX)] {
+        let mut m = machine(|c| c.smc_smccc = smccc);
+        load(&mut m, RAM, &prog);
+        kvm_ids::set(&mut m, 0, PC, RAM).unwrap();
+        assert_eq!(m.run(Some(0), 100), Reason::Hlt);
+        assert_eq!(reg(&m, 0, x(19)), want19, "SMC #0, smccc={}", smccc);
+        assert_eq!(reg(&m, 0, x(20)), u64::MAX, "SMC #1 is reserved: NOT_SUPPORTED");
+    }
+}

@@ -14,7 +14,7 @@ use crate::memory::Memory;
 pub enum Exit {
     /// A synchronous exception raised by the instruction at the PC.
     Exc(Exception),
-    /// HVC at EL1 (the PC is already past it): the machine answers it through firmware.
+    /// HVC (or SMC #0) at EL1, the PC already past it: the machine answers through firmware.
     Hvc,
     /// WFI executed (PC past it).
     Wfi,
@@ -63,6 +63,8 @@ pub struct Ctx<'a> {
     pub limit: u64,
     /// Physical addresses at or above this are outside the implemented PA range.
     pub pa_limit: u64,
+    /// EL1 `SMC #0` reaches the SMCCC handler (Linux 6.4+), else it returns NOT_SUPPORTED.
+    pub smc_smccc: bool,
     /// SCTLR_EL1.M when the slice started (an SCTLR write ends the inner loop, so it is current).
     pub mmu_on: bool,
 }

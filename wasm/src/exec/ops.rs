@@ -361,9 +361,22 @@ pub fn exec(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             cpu.pc = cpu.pc.wrapping_add(4);
             return Err(Exit::Hvc);
         }
-        // KVM injects UNDEF for SMC when it does not forward it (arch/arm64/kvm/handle_exit.c,
-        // handle_smc: "We don't implement any SMC... inject an undefined exception").
-        Op::SMC => return undef(),
+        // SMC is UNDEFINED at EL0. At EL1 it traps to KVM (HCR_EL2.TSC), which skips it
+        // (arch/arm64/kvm/handle_exit.c handle_smc): a nonzero immediate, or any SMC before
+        // Linux 6.4, returns ~0 (NOT_SUPPORTED) in x0; from 6.4 ("Let's just open the floodgates
+        // and let EL1 access our SMCCC implementation with the SMC instruction as well") an
+        // SMC #0 is answered like HVC.
+        Op::SMC => {
+            if cpu.el == 0 {
+                return undef();
+            }
+            cpu.pc = cpu.pc.wrapping_add(4);
+            if i.imm == 0 && ctx.smc_smccc {
+                return Err(Exit::Hvc);
+            }
+            cpu.x[0] = u64::MAX;
+            return Ok(());
+        }
         Op::BRK => return Err(Exit::Exc(Exception { ec: Ec::BRK64, iss: i.imm as u32, far: None, next: false })),
         Op::HLT => {
             cpu.pc = cpu.pc.wrapping_add(4);
