@@ -45,6 +45,10 @@ for (const spec of COMMITTED) {
     const other = s.source?.extra.get("qemu_ram_blocks_not_imported") as Map<string, unknown>;
     assert(other.has("virt.flash0"), "flash is not guest RAM");
     assert((s.source?.extra.get("qemu_dropped_aarch32_regs") as number) > 0);
+    // QEMU's TCG list has FPCR/FPSR as sysregs (3,3,4,4,0/1); KVM only as core registers.
+    assertEquals(s.vcpus[0].registers.has(sysreg(3, 3, 4, 4, 0)), false);
+    assertEquals(s.vcpus[0].registers.has(sysreg(3, 3, 4, 4, 1)), false);
+    assertEquals((s.source?.extra.get("qemu_dropped_core_duplicates") as string[]).length, 2);
   });
 
   Deno.test(`qemu import: ${specName(spec)} round-trips byte for byte`, () => {
@@ -98,6 +102,11 @@ Deno.test("qemu import: TCG/KVM detection on a real KVM register list", () => {
     .map(([id, v]) => [BigInt(id), BigInt(v)] as [bigint, bigint])
     .filter(([id]) => ((id >> 16n) & 0xffffn) !== 0x10n && ((id >> 16n) & 0xffffn) !== 0x15n);
   assertEquals(detectAccel(kvmList), "kvm");
+  // The evidence for dropping a TCG list's FPCR/FPSR sysreg entries: KVM lists them only as
+  // core registers.
+  const ids = new Set(Object.keys(cap.capture.regs["psci-0.2"]));
+  assert(ids.has("0x60200000001000d4") && ids.has("0x60200000001000d5"), "core FPSR/FPCR");
+  assert(!ids.has("0x603000000013da20") && !ids.has("0x603000000013da21"), "no sysreg FPCR/FPSR");
   const tcg = importQemuStream(load(COMMITTED[0]));
   const tcgList: [bigint, bigint][] = [...tcg.vcpus[0].registers.keys()].map((id) => [id, 0n]);
   assertEquals(detectAccel(tcgList), "tcg");

@@ -56,12 +56,27 @@ const TCG_TO_KVM_SWAP = new Map<bigint, bigint>([
   [sysreg(3, 3, 14, 0, 2), sysreg(3, 3, 14, 3, 2)],
 ]);
 
+/**
+ * Encodings a TCG list carries that KVM's id space holds elsewhere: QEMU lists FPCR and FPSR as
+ * system registers (3,3,4,4,0/1), while KVM has them only as core registers (struct
+ * user_fpsimd_state, set above from the vfp subsection's fpscr): KVM_GET_REG_LIST on Debian's
+ * 6.1 and 6.12 kernels (tests/fixtures/oracle/) has 0x60200000001000d4/d5 and no (3,3,4,4,x).
+ * A KVM stream never lists them, and replaying them would be refused for a value that is
+ * already restored.
+ */
+const TCG_CORE_DUPLICATES = new Map<bigint, string>([
+  [sysreg(3, 3, 4, 4, 0), "FPCR"],
+  [sysreg(3, 3, 4, 4, 1), "FPSR"],
+]);
+
 /** Groups only KVM's register list has: QEMU's TCG cpreg list never holds FW/DEMUX/BMAP ids. */
 const KVM_ONLY_GROUPS = new Set<number>([COPROC.FW, COPROC.DEMUX, COPROC.FW_FEAT_BMAP]);
 
 export interface CpuImport {
   vcpu: VcpuState;
   droppedAarch32: number;
+  /** TCG sysreg ids left out because KVM restores them as core registers. */
+  droppedCoreDuplicates: bigint[];
   sve: boolean;
   /** MPIDR_EL1 from the cpreg list (KVM streams), if present. */
   listedMpidr?: bigint;
@@ -138,6 +153,7 @@ export function importCpu(f: Fields, accel: Accel, list: [bigint, bigint][]): Cp
   }
 
   let dropped = 0;
+  const duplicates: bigint[] = [];
   let listedMpidr: bigint | undefined;
   list.forEach(([rawId, value], i) => {
     const arch = rawId & KVM_REG_ARCH_MASK;
@@ -152,6 +168,10 @@ export function importCpu(f: Fields, accel: Accel, list: [bigint, bigint][]): Cp
         `${where}.cpreg_vmstate_indexes[${i}]`,
         `${hex(rawId)} is neither a KVM_REG_ARM64 nor a KVM_REG_ARM id`,
       );
+    }
+    if (accel === "tcg" && TCG_CORE_DUPLICATES.has(rawId)) {
+      duplicates.push(rawId);
+      return;
     }
     const id = accel === "tcg" ? TCG_TO_KVM_SWAP.get(rawId) ?? rawId : rawId;
     const width = regSize(id);
@@ -183,5 +203,5 @@ export function importCpu(f: Fields, accel: Accel, list: [bigint, bigint][]): Cp
   // "powered_off" (target/arm/machine.c get/put_power): 1 when power_state is PSCI_OFF.
   const off = f.num("power_state");
   vcpu.mpState = off ? KVM_MP_STATE_STOPPED : KVM_MP_STATE_RUNNABLE;
-  return { vcpu, droppedAarch32: dropped, sve, listedMpidr };
+  return { vcpu, droppedAarch32: dropped, droppedCoreDuplicates: duplicates, sve, listedMpidr };
 }

@@ -12,7 +12,7 @@ import type { CborValue } from "../../../cbor/mod.ts";
 import { SnapshotError } from "../../errors.ts";
 import type { MemoryRegion, Snapshot, VcpuState, VgicState } from "../../model.ts";
 import { validateSnapshot } from "../../validate.ts";
-import { sysreg } from "../../kvm/ids.ts";
+import { hex, sysreg } from "../../kvm/ids.ts";
 import { type Accel, cpregList, detectAccel, importCpu } from "./cpu.ts";
 import { importGicv2 } from "./gicv2.ts";
 import { importGicv3 } from "./gicv3.ts";
@@ -93,10 +93,12 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
   const gicVersion = gic2 ? 2 : 3;
 
   let dropped = 0;
+  const duplicates = new Set<bigint>();
   let sve = false;
   const vcpus: VcpuState[] = cpus.map((d, i) => {
     const r = importCpu(new Fields(d.state), accel, lists[i]);
     dropped += r.droppedAarch32;
+    for (const id of r.droppedCoreDuplicates) duplicates.add(id);
     sve ||= r.sve;
     // KVM streams list MPIDR_EL1 (KVM's reset value); TCG's list leaves it out (a computed
     // register with no raw state), so derive it as the virt machine did.
@@ -104,6 +106,14 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
     return r.vcpu;
   });
   extra.set("qemu_dropped_aarch32_regs", dropped);
+  if (duplicates.size > 0) {
+    extra.set(
+      "qemu_dropped_core_duplicates",
+      [...duplicates].map((id) =>
+        `${hex(id)}: KVM has this register only as a core register, set from the vfp state`
+      ),
+    );
+  }
   if (lists.every((l) => !l.some(([id]) => id === sysreg(3, 0, 0, 0, 5)))) {
     extra.set(
       "qemu_mpidr",
