@@ -10,7 +10,14 @@
  */
 import type { CborValue } from "../../../cbor/mod.ts";
 import { SnapshotError } from "../../errors.ts";
-import type { MemoryRegion, Snapshot, VcpuState, VgicState } from "../../model.ts";
+import {
+  type MemoryRegion,
+  regValue,
+  setRegValue,
+  type Snapshot,
+  type VcpuState,
+  type VgicState,
+} from "../../model.ts";
 import { validateSnapshot } from "../../validate.ts";
 import { hex, sysreg } from "../../kvm/ids.ts";
 import { type Accel, cpregList, detectAccel, importCpu } from "./cpu.ts";
@@ -123,11 +130,18 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
     );
   }
   if (accel === "tcg") {
+    const count = tcgVirtualCount(stream.devices, vcpus[0]);
+    if (count !== undefined) {
+      for (const v of vcpus) setRegValue(v, KVM_REG_ARM_TIMER_CNT, count);
+    }
     extra.set(
       "qemu_timer",
-      "no KVM_REG_ARM_TIMER_CNT or KVM_REG_ARM_PTIMER_CNT: TCG does not migrate CNTVCT_EL0/" +
-        "CNTPCT_EL0 as raw registers (ARM_CP_NO_RAW); CNTV_CVAL_EL0 is stored under " +
-        "KVM_REG_ARM_TIMER_CVAL",
+      "TCG does not migrate CNTVCT_EL0/CNTPCT_EL0 as raw registers (ARM_CP_NO_RAW); " +
+        (count === undefined
+          ? "no timer section, so no KVM_REG_ARM_TIMER_CNT"
+          : "KVM_REG_ARM_TIMER_CNT is derived from the stopped virtual clock (timer section " +
+            "cpu_clock_offset) as target/arm/helper.c gt_get_countervalue counts it") +
+        "; CNTV_CVAL_EL0 is stored under KVM_REG_ARM_TIMER_CVAL; no KVM_REG_ARM_PTIMER_CNT",
     );
   }
   if (sve) {
@@ -240,6 +254,35 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
     throw e;
   }
   return s;
+}
+
+const KVM_REG_ARM_TIMER_CNT = sysreg(3, 3, 14, 3, 2);
+const CNTFRQ_EL0 = sysreg(3, 3, 14, 0, 0);
+const CNTVOFF_EL2 = sysreg(3, 4, 14, 0, 3);
+
+/**
+ * The guest's virtual count when a TCG VM was stopped. QEMU stops QEMU_CLOCK_VIRTUAL on vm_stop
+ * and saves its value in ns as the "timer" section's cpu_clock_offset (softmmu/cpu-timers.c
+ * cpu_disable_ticks, vmstate_timers). The generic timer counts it in periods of
+ * 1e9 / CNTFRQ ns, rounded down (target/arm/helper.c gt_get_countervalue,
+ * gt_cntfrq_period_ns), less CNTVOFF_EL2 when the CPU has EL2.
+ */
+function tcgVirtualCount(devices: DeviceSection[], v0: VcpuState): bigint | undefined {
+  const timer = devices.find((d) => d.idstr === "timer");
+  if (!timer) return undefined;
+  const f = new Fields(timer.state);
+  const ns = f.num("cpu_clock_offset");
+  const hz = regValue(v0, CNTFRQ_EL0);
+  if (hz === undefined || hz === 0n || ns >> 63n) {
+    fail(
+      "qemu/timer",
+      `timer[0].cpu_clock_offset (byte ${f.field("cpu_clock_offset").at})`,
+      `cannot derive the virtual count from clock ${ns} ns and CNTFRQ_EL0 ${hz}`,
+    );
+  }
+  const period = 1_000_000_000n > hz ? 1_000_000_000n / hz : 1n;
+  const count = ns / period - (regValue(v0, CNTVOFF_EL2) ?? 0n);
+  return count < 0n ? count + (1n << 64n) : count;
 }
 
 function one(devices: DeviceSection[], idstr: string): DeviceSection | undefined {
