@@ -1,6 +1,7 @@
 /**
  * The importer against fresh streams from the installed QEMU: CPU models max, cortex-a57,
- * cortex-a72 and neoverse-n1, GICv2 and GICv3, -smp 1..4 (tests/fixtures/qemu/make.ts MATRIX).
+ * cortex-a72 and neoverse-n1, GICv2 and GICv3, -smp 1..4 and 17 (tests/fixtures/qemu/make.ts
+ * MATRIX).
  * Each stream is made at test time in a temporary directory, so only the small committed ones
  * live in the repository.
  */
@@ -21,7 +22,7 @@ const FEATURES: Record<string, number[]> = {
 };
 
 oracleTest({
-  name: "qemu import: fresh QEMU streams across CPU models, GIC versions and -smp 1..4",
+  name: "qemu import: fresh QEMU streams across CPU models, GIC versions, -smp 1..4 and 17",
   needs: [QEMU_SYSTEM, AARCH64_BINUTILS],
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "rollsafe-qemu-" });
