@@ -234,6 +234,8 @@ interface Exports {
   nr_vcpus(): number;
   set_one_reg(vcpu: number, id: bigint, val: bigint): number;
   get_one_reg(vcpu: number, id: bigint): number;
+  set_one_reg_bytes(vcpu: number, id: bigint, len: number): number;
+  get_one_reg_bytes(vcpu: number, id: bigint): number;
   set_device_attr(group: number, attr: bigint, val: bigint): number;
   get_device_attr(group: number, attr: bigint): number;
   get_mp_state(vcpu: number): number;
@@ -322,26 +324,42 @@ export class Machine {
     return new Uint8Array(this.#x.memory.buffer, ptr, len).slice();
   }
 
-  /** KVM_SET_ONE_REG: returns 0 or a negative errno (ENOENT for an unknown id). */
+  /**
+   * KVM_SET_ONE_REG: returns 0 or a negative errno (ENOENT for an unknown id). The register's
+   * size comes from the id (KVM_REG_SIZE_*); bytes are little-endian, as KVM takes them.
+   */
   setOneReg(vcpu: number, id: bigint, value: bigint | Uint8Array): number {
-    let v: bigint;
+    const size = regSize(id);
+    let bytes: Uint8Array;
     if (value instanceof Uint8Array) {
-      const size = 1 << Number((id >> 52n) & 0xfn);
       if (value.length !== size) return ERRNO.EINVAL;
-      if (size > 8) {
-        return this.#x.set_one_reg(vcpu, id, 0n) === ERRNO.ENOENT ? ERRNO.ENOENT : ERRNO.EOPNOTSUPP;
-      }
-      const b = new Uint8Array(8);
-      b.set(value);
-      v = new DataView(b.buffer).getBigUint64(0, true);
+      bytes = value;
     } else {
-      v = value;
+      if (size <= 8) return this.#x.set_one_reg(vcpu, id, BigInt.asIntN(64, value));
+      bytes = new Uint8Array(size);
+      for (let i = 0, v = BigInt.asUintN(size * 8, value); i < size; i++, v >>= 8n) {
+        bytes[i] = Number(v & 0xffn);
+      }
     }
-    return this.#x.set_one_reg(vcpu, id, BigInt.asIntN(64, v));
+    if (size > 8) {
+      Machine.#put(this.#x, bytes);
+      return this.#x.set_one_reg_bytes(vcpu, id, bytes.length);
+    }
+    const b = new Uint8Array(8);
+    b.set(bytes);
+    return this.#x.set_one_reg(vcpu, id, new DataView(b.buffer).getBigInt64(0, true));
   }
 
   /** KVM_GET_ONE_REG: `{ errno: 0, value }` or `{ errno: <negative> }`. */
   tryGetOneReg(vcpu: number, id: bigint): { errno: number; value?: bigint } {
+    if (regSize(id) > 8) {
+      const rc = this.#x.get_one_reg_bytes(vcpu, id);
+      if (rc !== 0) return { errno: rc };
+      const b = this.#take(16);
+      let v = 0n;
+      for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return { errno: 0, value: v };
+    }
     const rc = this.#x.get_one_reg(vcpu, id);
     if (rc !== 0) return { errno: rc };
     return { errno: 0, value: BigInt.asUintN(64, this.#x.value()) };
@@ -448,6 +466,11 @@ export class Machine {
   }
 }
 
+/** Bytes of a ONE_REG id's value: 1 << KVM_REG_SIZE (bits 55:52 of the id). */
+export function regSize(id: bigint): number {
+  return 1 << Number((id >> 52n) & 0xfn);
+}
+
 /** KVM ONE_REG ids (arch/arm64/include/uapi/asm/kvm.h), for callers and tests. */
 export const REG = {
   /** Core register: 0x6030_0000_0010_0000 | offset in 32-bit words into struct kvm_regs. */
@@ -459,6 +482,10 @@ export const REG = {
   SP_EL1: 0x6030_0000_0010_0044n,
   ELR_EL1: 0x6030_0000_0010_0046n,
   SPSR_EL1: 0x6030_0000_0010_0048n,
+  /** fp_regs.vregs[n], U128. */
+  v: (n: number): bigint => 0x6040_0000_0010_0054n + BigInt(4 * n),
+  FPSR: 0x6020_0000_0010_00d4n,
+  FPCR: 0x6020_0000_0010_00d5n,
   /** ARM64_SYS_REG(op0, op1, CRn, CRm, op2). */
   sys: (op0: number, op1: number, crn: number, crm: number, op2: number): bigint =>
     0x6030_0000_0013_0000n | BigInt(sysregEncoding(op0, op1, crn, crm, op2)),

@@ -21,11 +21,22 @@ Deno.test("Machine.create() rejects a configuration the module cannot build with
   }
 });
 
-Deno.test("Machine ONE_REG: unknown ids are ENOENT, FP V registers EOPNOTSUPP, bad PSTATE EINVAL", async () => {
+Deno.test("Machine ONE_REG: unknown ids are ENOENT, bad sizes and PSTATE EINVAL, U128 V registers", async () => {
   const m = await Machine.create({ vcpus: 2, ram });
   assertEquals(m.tryGetOneReg(0, 0x6030_0000_0013_ffffn), { errno: ERRNO.ENOENT });
   assertThrows(() => m.getOneReg(0, 0x6030_0000_0013_ffffn), KvmError, "ENOENT");
-  assertEquals(m.setOneReg(0, 0x6040_0000_0010_0054n, new Uint8Array(16)), ERRNO.EOPNOTSUPP);
+  const v31 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210n;
+  assertEquals(m.setOneReg(0, REG.v(31), v31), 0);
+  assertEquals(m.getOneReg(0, REG.v(31)), v31);
+  assertEquals(m.getOneReg(1, REG.v(31)), 0n, "per vCPU");
+  assertEquals(m.setOneReg(0, REG.FPCR, 0x0300_0000n), 0);
+  assertEquals(m.getOneReg(0, REG.FPCR), 0x0300_0000n);
+  assertEquals(m.setOneReg(0, REG.FPSR, 0x1_0000_0000n), ERRNO.EINVAL, "U32 register");
+  assertEquals(
+    m.setOneReg(0, REG.v(0), new Uint8Array(8)),
+    ERRNO.EINVAL,
+    "16-byte register, 8 bytes",
+  );
   assertEquals(m.setOneReg(0, REG.PC, new Uint8Array(4)), ERRNO.EINVAL, "8-byte register, 4 bytes");
   assertEquals(m.setOneReg(0, REG.PSTATE, 0x3c9n), ERRNO.EINVAL, "EL2h");
   assertEquals(m.setOneReg(2, REG.PC, 0n), ERRNO.EINVAL, "no vCPU 2");

@@ -116,6 +116,35 @@ pub extern "C" fn get_one_reg(vcpu: u32, id: u64) -> i32 {
     })
 }
 
+/// KVM_SET_ONE_REG for a register wider than 64 bits: `len` bytes from the staging buffer.
+#[no_mangle]
+pub extern "C" fn set_one_reg_bytes(vcpu: u32, id: u64, len: u32) -> i32 {
+    with_machine(|m, buf, _| {
+        if len as usize > buf.len() {
+            return EINVAL;
+        }
+        match kvm_ids::set_bytes(m, vcpu as usize, id, &buf[..len as usize]) {
+            Ok(()) => 0,
+            Err(e) => e,
+        }
+    })
+}
+
+/// KVM_GET_ONE_REG for a register wider than 64 bits: 16 bytes into the staging buffer.
+#[no_mangle]
+pub extern "C" fn get_one_reg_bytes(vcpu: u32, id: u64) -> i32 {
+    with_machine(|m, buf, _| match kvm_ids::get_bytes(m, vcpu as usize, id) {
+        Ok(b) => {
+            if buf.len() < 16 {
+                buf.resize(16, 0);
+            }
+            buf[..16].copy_from_slice(&b);
+            0
+        }
+        Err(e) => e,
+    })
+}
+
 /// KVM_SET_DEVICE_ATTR on the vGIC.
 #[no_mangle]
 pub extern "C" fn set_device_attr(group: u32, attr: u64, val: u64) -> i32 {

@@ -25,7 +25,8 @@ pub const KVM_REG_ARM_DEMUX_ID_CCSIDR: u64 = 0;
 /// Negative errno values returned across the boundary.
 pub const ENOENT: i32 = -2;
 pub const EINVAL: i32 = -22;
-/// A KVM id this emulator recognises but does not model (FP/SIMD V registers): EOPNOTSUPP.
+/// A KVM id this emulator recognises but cannot take through this call (a U128 register
+/// passed as a 64-bit value): EOPNOTSUPP; use the byte-buffer calls.
 pub const EOPNOTSUPP: i32 = -95;
 
 /// Offsets (in 32-bit words) into `struct kvm_regs` of the U64 core registers:
@@ -62,6 +63,43 @@ fn is_fp_core(id: u64) -> bool {
         || (size == KVM_REG_SIZE_U32 && (off == 212 || off == 213))
 }
 
+/// `Some(n)` for V<n> (U128 core register id).
+fn vreg(id: u64) -> Option<usize> {
+    let off = id & 0xffff;
+    if id >> 32 == 0x6040_0000 && class(id) == KVM_REG_ARM_CORE && (84..212).contains(&off) && off % 4 == 0 {
+        Some(((off - 84) / 4) as usize)
+    } else {
+        None
+    }
+}
+
+/// KVM_GET_ONE_REG for registers wider than 64 bits (V0..V31): little-endian bytes.
+pub fn get_bytes(m: &Machine, v: usize, id: u64) -> Result<[u8; 16], i32> {
+    let cpu = m.cpus.get(v).ok_or(EINVAL)?;
+    vreg(id).map(|n| cpu.v[n].to_le_bytes()).ok_or(ENOENT)
+}
+
+/// KVM_SET_ONE_REG for registers wider than 64 bits (V0..V31).
+pub fn set_bytes(m: &mut Machine, v: usize, id: u64, bytes: &[u8]) -> Result<(), i32> {
+    let n = vreg(id).ok_or(ENOENT)?;
+    let cpu = m.cpus.get_mut(v).ok_or(EINVAL)?;
+    if bytes.len() != 16 {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 16];
+    b.copy_from_slice(bytes);
+    cpu.v[n] = u128::from_le_bytes(b);
+    Ok(())
+}
+
+fn fp_u32(cpu: &Cpu, id: u64) -> Option<u64> {
+    match id & 0xffff {
+        212 => Some(cpu.fpsr as u64),
+        213 => Some(cpu.fpcr as u64),
+        _ => None,
+    }
+}
+
 fn class(id: u64) -> u64 {
     id & 0xffff_0000
 }
@@ -74,6 +112,7 @@ pub fn get(m: &Machine, v: usize, id: u64) -> Result<u64, i32> {
     }
     let size = id & KVM_REG_SIZE_MASK;
     match class(id) {
+        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 32 == 0x6020_0000 => fp_u32(cpu, id).ok_or(ENOENT),
         KVM_REG_ARM_CORE if is_fp_core(id) && id >> 48 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
         KVM_REG_ARM_CORE if size == KVM_REG_SIZE_U64 && id >> 32 == 0x6030_0000 => {
             let c = core(id & 0xffff).ok_or(ENOENT)?;
@@ -123,6 +162,18 @@ pub fn set(m: &mut Machine, v: usize, id: u64, val: u64) -> Result<(), i32> {
     }
     let size = id & KVM_REG_SIZE_MASK;
     match class(id) {
+        KVM_REG_ARM_CORE if is_fp_core(id) && id >> 32 == 0x6020_0000 => {
+            if val >> 32 != 0 {
+                return Err(EINVAL);
+            }
+            let cpu = &mut m.cpus[v];
+            if id & 0xffff == 212 {
+                cpu.fpsr = val as u32;
+            } else {
+                cpu.fpcr = val as u32;
+            }
+            Ok(())
+        }
         KVM_REG_ARM_CORE if is_fp_core(id) && id >> 48 & 0xff0f == 0x6000 => Err(EOPNOTSUPP),
         KVM_REG_ARM_CORE if size == KVM_REG_SIZE_U64 && id >> 32 == 0x6030_0000 => {
             let c = core(id & 0xffff).ok_or(ENOENT)?;

@@ -43,6 +43,14 @@ pub struct Cpu {
     pub ccsidr: [u64; 16],
     /// DCZID_EL0.BS (log2 of the DC ZVA block size in words), configured per machine.
     pub dczid: u64,
+    /// Storage of register families (debug breakpoints/watchpoints, PMU event counters), by
+    /// encoding; absent means the reset value 0.
+    pub banked: std::collections::BTreeMap<u16, u64>,
+    /// FP/SIMD registers, held for restore fidelity (KVM core regs `fp_regs`): no FP/SIMD
+    /// instruction executes yet, so the guest cannot read them.
+    pub v: [u128; 32],
+    pub fpsr: u32,
+    pub fpcr: u32,
     /// KVM's `spsr[1..5]` (the AArch32 abt/und/irq/fiq banks): stored for restore fidelity only.
     pub spsr32: [u64; 4],
     /// Local exclusive monitor: (physical address, size log2) when open.
@@ -88,6 +96,10 @@ impl Cpu {
             ccsidr: [0; 16],
             dczid: 4,
             spsr32: [0; 4],
+            v: [0; 32],
+            fpsr: 0,
+            fpcr: 0,
+            banked: Default::default(),
             excl: None,
             icount: 0,
             pmc_value: 0,

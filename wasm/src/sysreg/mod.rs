@@ -14,11 +14,15 @@ enum Target {
     Row(usize),
     Id(usize),
     Icc,
+    Family(&'static table::Family),
 }
 
 fn resolve(e: u16) -> Option<Target> {
     if let Some(i) = table::find(e) {
         return Some(Target::Row(i));
+    }
+    if let Some(f) = table::family(e) {
+        return Some(Target::Family(f));
     }
     if let Some(i) = table::id_index(e) {
         return Some(Target::Id(i));
@@ -65,6 +69,12 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
             }
             ctx.gic.sysreg_read(ctx.vcpu, e as u32).ok_or_else(Exception::undef)
         }
+        Target::Family(f) => {
+            if cpu.el == 0 {
+                el0_allowed(cpu, &SysReg { name: f.name, enc: e, el0: f.el0, kind: Kind::KvmOnly }, e, rt, true)?;
+            }
+            Ok(cpu.banked.get(&e).copied().unwrap_or(0))
+        }
         Target::Row(i) => {
             let r = &ROWS[i];
             if cpu.el == 0 {
@@ -73,6 +83,7 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
             match r.kind {
                 Kind::Store { .. } | Kind::Const => Ok(cpu.sys[i]),
                 Kind::Id => Ok(cpu.id[table::id_index(e).unwrap_or(0)]),
+                Kind::KvmOnly => Err(Exception::undef()),
                 Kind::Special(s) => read_special(cpu, ctx, s, e),
             }
         }
@@ -136,6 +147,13 @@ pub fn msr(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8, v: u64) -> Result<(), E
             ctx.reevaluate();
             Ok(())
         }
+        Target::Family(f) => {
+            if cpu.el == 0 {
+                el0_allowed(cpu, &SysReg { name: f.name, enc: e, el0: f.el0, kind: Kind::KvmOnly }, e, rt, false)?;
+            }
+            cpu.banked.insert(e, v);
+            Ok(())
+        }
         Target::Row(i) => {
             let r = &ROWS[i];
             if cpu.el == 0 {
@@ -150,7 +168,7 @@ pub fn msr(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8, v: u64) -> Result<(), E
                     }
                     Ok(())
                 }
-                Kind::Id | Kind::Const => Err(Exception::undef()),
+                Kind::Id | Kind::Const | Kind::KvmOnly => Err(Exception::undef()),
                 Kind::Special(s) => write_special(cpu, ctx, s, e, v),
             }
         }
@@ -226,7 +244,7 @@ fn write_special(cpu: &mut Cpu, ctx: &mut Ctx, s: Special, e: u16, v: u64) -> Re
 pub fn raw_get(cpu: &Cpu, e: u16) -> Option<u64> {
     if let Some(i) = table::find(e) {
         return Some(match ROWS[i].kind {
-            Kind::Store { .. } | Kind::Const => cpu.sys[i],
+            Kind::Store { .. } | Kind::Const | Kind::KvmOnly => cpu.sys[i],
             Kind::Id => cpu.id[table::id_index(e)?],
             Kind::Special(s) => match s {
                 Special::Nzcv | Special::Daif | Special::CurrentEl | Special::SpSel | Special::Isr => {
@@ -241,11 +259,14 @@ pub fn raw_get(cpu: &Cpu, e: u16) -> Option<u64> {
                 Special::PmovsSet | Special::PmovsClr => cpu.pmovs,
                 Special::PmintenSet | Special::PmintenClr => cpu.pminten,
                 Special::Pmccntr => cpu.pmccntr(),
-                Special::Pmswinc => 0,
+                Special::Pmswinc => cpu.sys[i],
                 Special::Oslar => 0,
                 Special::Oslsr => 0b1000 | (cpu.oslk as u64) << 1,
             },
         });
+    }
+    if table::family(e).is_some() {
+        return Some(cpu.banked.get(&e).copied().unwrap_or(0));
     }
     table::id_index(e).map(|i| cpu.id[i])
 }
@@ -255,7 +276,7 @@ pub fn raw_get(cpu: &Cpu, e: u16) -> Option<u64> {
 pub fn raw_set(cpu: &mut Cpu, e: u16, v: u64) -> bool {
     if let Some(i) = table::find(e) {
         match ROWS[i].kind {
-            Kind::Store { .. } | Kind::Const => cpu.sys[i] = v,
+            Kind::Store { .. } | Kind::Const | Kind::KvmOnly => cpu.sys[i] = v,
             Kind::Id => match table::id_index(e) {
                 Some(j) => cpu.id[j] = v,
                 None => return false,
@@ -263,9 +284,10 @@ pub fn raw_set(cpu: &mut Cpu, e: u16, v: u64) -> bool {
             Kind::Special(s) => match s {
                 Special::SpEl0 => cpu.set_sp_el0(v),
                 Special::Dczid => cpu.dczid = v & 0x1f,
+                // IMP[31:24], IDCODE[23:16] and N[15:11] are what the host reports: kept raw.
                 Special::Pmcr => {
                     cpu.pmc_sync();
-                    cpu.pmcr = v & 0xffff;
+                    cpu.pmcr = v & 0xffff_ffff;
                 }
                 Special::PmcntenSet | Special::PmcntenClr => {
                     cpu.pmc_sync();
@@ -277,11 +299,18 @@ pub fn raw_set(cpu: &mut Cpu, e: u16, v: u64) -> bool {
                     cpu.pmc_sync();
                     cpu.pmc_value = v;
                 }
-                Special::Pmswinc | Special::Oslar => {}
+                // Write-only to the guest, but KVM lists it and returns what was set (on real
+                // hosts the reset pattern 0x1de7ec7edbadc0de): keep it for restore fidelity.
+                Special::Pmswinc => cpu.sys[i] = v,
+                Special::Oslar => {}
                 Special::Oslsr => cpu.oslk = v >> 1 & 1 == 1,
                 _ => return false,
             },
         }
+        return true;
+    }
+    if table::family(e).is_some() {
+        cpu.banked.insert(e, v);
         return true;
     }
     match table::id_index(e) {

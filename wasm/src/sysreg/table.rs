@@ -76,6 +76,9 @@ pub enum Kind {
     /// A configured constant outside the ID space, stored per vCPU (AIDR, CLIDR, CTR, REVIDR...).
     Const,
     Special(Special),
+    /// State KVM saves and restores but the guest cannot reach from EL1 (AArch32 EL2 views):
+    /// ONE_REG only; MRS/MSR are UNDEFINED.
+    KvmOnly,
 }
 
 pub struct SysReg {
@@ -230,7 +233,44 @@ pub const ROWS: &[SysReg] = &[
     r("OSLAR_EL1",        enc(2,0,1,0,4), No, sp(S::Oslar)),
     r("OSLSR_EL1",        enc(2,0,1,1,4), No, sp(S::Oslsr)),
     r("OSDLR_EL1",        enc(2,0,1,3,4), No, stm(0, 1)),
+    // RAS: DISR_EL1 (FEAT_RAS; KVM saves it, sys_regs.c).
+    r("DISR_EL1",         enc(3,0,12,1,1), No, st(0)),
+    // AArch32 state KVM keeps for 32-bit EL0/EL1 (in every KVM_GET_REG_LIST on these hosts).
+    r("DBGVCR32_EL2",     enc(2,4,0,7,0), No, Kind::KvmOnly),
+    r("DACR32_EL2",       enc(3,4,3,0,0), No, Kind::KvmOnly),
+    r("IFSR32_EL2",       enc(3,4,5,0,1), No, Kind::KvmOnly),
+    r("FPEXC32_EL2",      enc(3,4,5,3,0), No, Kind::KvmOnly),
 ];
+
+/// Families of registers indexed by `n` (rule, not 16 or 31 rows each): every encoding with
+/// `enc & !vary == base` is a plain read/write register with its own storage. Rows above take
+/// precedence (PMCCFILTR_EL0 sits where PMEVTYPER31_EL0 would).
+pub struct Family {
+    pub name: &'static str,
+    pub base: u16,
+    pub vary: u16,
+    pub el0: El0,
+}
+
+#[rustfmt::skip]
+pub const FAMILIES: &[Family] = &[
+    // D19.3 debug registers, n = CRm (KVM exposes 16 of each whatever the host has).
+    Family { name: "DBGBVR<n>_EL1", base: enc(2,0,0,0,4), vary: 0xf << 3, el0: No },
+    Family { name: "DBGBCR<n>_EL1", base: enc(2,0,0,0,5), vary: 0xf << 3, el0: No },
+    Family { name: "DBGWVR<n>_EL1", base: enc(2,0,0,0,6), vary: 0xf << 3, el0: No },
+    Family { name: "DBGWCR<n>_EL1", base: enc(2,0,0,0,7), vary: 0xf << 3, el0: No },
+    // D19.x PMU event counters and types: CRm = 0b10:n[4:3] / 0b11:n[4:3], op2 = n[2:0].
+    Family { name: "PMEVCNTR<n>_EL0", base: enc(3,3,14,8,0), vary: 0x1f, el0: IfPmuserenr(1, true) },
+    Family { name: "PMEVTYPER<n>_EL0", base: enc(3,3,14,12,0), vary: 0x1f, el0: IfPmuserenr(1, true) },
+];
+
+/// The family an encoding belongs to, if any (n = 31 of PMEVCNTR is reserved).
+pub fn family(e: u16) -> Option<&'static Family> {
+    if e == enc(3, 3, 14, 11, 7) {
+        return None;
+    }
+    FAMILIES.iter().find(|f| e & !f.vary == f.base)
+}
 
 pub const fn str_eq(a: &str, b: &str) -> bool {
     let a = a.as_bytes();
