@@ -8,6 +8,10 @@
  * index with the plan's operations.
  */
 
+import { regSize } from "../snapshots/kvm/ids.ts";
+
+export { regSize };
+
 /** A 64-bit quantity: a bigint, or a "0x…" hex string (as in emulator/findings.ts). */
 export type U64 = bigint | string;
 
@@ -18,31 +22,10 @@ export type U64 = bigint | string;
  */
 export type Value = U64 | Uint8Array;
 
-/** `struct kvm_vcpu_init.features[0]` bit numbers (arch/arm64/include/uapi/asm/kvm.h). */
-export const KVM_ARM_VCPU = {
-  POWER_OFF: 0,
-  EL1_32BIT: 1,
-  PSCI_0_2: 2,
-  PMU_V3: 3,
-  SVE: 4,
-  PTRAUTH_ADDRESS: 5,
-  PTRAUTH_GENERIC: 6,
-  HAS_EL2: 7,
-  HAS_EL2_E2H0: 8,
-} as const;
+/** `struct kvm_vcpu_init.features[0]` bit numbers, under their uapi prefix. */
+export { VCPU_FEATURE as KVM_ARM_VCPU } from "../snapshots/model.ts";
 
-/** vGIC device attribute groups (KVM_DEV_ARM_VGIC_GRP_*, uapi asm/kvm.h). */
-export const KVM_DEV_ARM_VGIC_GRP = {
-  ADDR: 0,
-  DIST_REGS: 1,
-  CPU_REGS: 2,
-  NR_IRQS: 3,
-  CTRL: 4,
-  REDIST_REGS: 5,
-  CPU_SYSREGS: 6,
-  LEVEL_INFO: 7,
-  ITS_REGS: 8,
-} as const;
+export { KVM_DEV_ARM_VGIC_GRP } from "../snapshots/kvm/ids.ts";
 
 /** KVM_DEV_ARM_VGIC_GRP_ADDR attribute types (KVM_VGIC_V{2,3}_ADDR_TYPE_*). */
 export const KVM_VGIC_ADDR_TYPE = {
@@ -163,11 +146,6 @@ function u64(v: U64, what: string): bigint {
 
 function hex(n: bigint): string {
   return n.toString(16);
-}
-
-/** Width in bytes of a ONE_REG id: 1 << ((id >> 52) & 0xf) (KVM_REG_SIZE). */
-export function regSize(id: bigint): number {
-  return 1 << Number((id >> 52n) & 0xfn);
 }
 
 function valueHex(v: Value, bytes: number, what: string): string {

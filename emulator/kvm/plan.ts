@@ -7,18 +7,8 @@ import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
 import { isIdSpace } from "./defaults.ts";
 import type { Flavour } from "./flavours.ts";
 
-/** vGIC device attribute groups (KVM_DEV_ARM_VGIC_GRP_*, uapi asm/kvm.h). */
-export const VGIC_GRP = {
-  ADDR: 0,
-  DIST_REGS: 1,
-  CPU_REGS: 2,
-  NR_IRQS: 3,
-  CTRL: 4,
-  REDIST_REGS: 5,
-  CPU_SYSREGS: 6,
-  LEVEL_INFO: 7,
-  ITS_REGS: 8,
-} as const;
+/** vGIC device attribute groups (KVM_DEV_ARM_VGIC_GRP_*), under the short name this model uses. */
+export { KVM_DEV_ARM_VGIC_GRP as VGIC_GRP } from "../../snapshots/kvm/ids.ts";
 
 /** KVM_CAP_ARM_WRITABLE_IMP_ID_REGS (api.rst §7.37). */
 export const CAP_WRITABLE_IMP_ID_REGS = 239;

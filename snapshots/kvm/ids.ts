@@ -41,6 +41,19 @@ export const COPROC = {
 } as const;
 export type CoprocName = keyof typeof COPROC;
 
+/** vGIC device attribute groups (KVM_DEV_ARM_VGIC_GRP_*, arch/arm64/include/uapi/asm/kvm.h). */
+export const KVM_DEV_ARM_VGIC_GRP = {
+  ADDR: 0,
+  DIST_REGS: 1,
+  CPU_REGS: 2,
+  NR_IRQS: 3,
+  CTRL: 4,
+  REDIST_REGS: 5,
+  CPU_SYSREGS: 6,
+  LEVEL_INFO: 7,
+  ITS_REGS: 8,
+} as const;
+
 /** Width in bytes of the value an id names: 2^size. */
 export function regSize(id: bigint): number {
   return 1 << Number((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
