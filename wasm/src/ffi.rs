@@ -52,6 +52,10 @@ pub extern "C" fn buf(len: u32) -> u32 {
     }
     with(|s| {
         if s.buf.len() < len as usize {
+            let more = len as usize - s.buf.len();
+            if s.buf.try_reserve_exact(more).is_err() {
+                return 0;
+            }
             s.buf.resize(len as usize, 0);
         }
         s.buf.as_mut_ptr() as usize as u32

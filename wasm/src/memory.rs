@@ -45,11 +45,11 @@ impl Memory {
         if self.regions.iter().any(|r| base < r.base + r.data.len() as u64 && r.base < end) {
             return Err(());
         }
-        self.regions.push(Region {
-            base,
-            data: vec![0; size as usize],
-            code: vec![0; (size >> PAGE_SHIFT) as usize],
-        });
+        // Host memory may not stretch that far: fail with an error code, not an allocation trap.
+        let mut data = Vec::new();
+        data.try_reserve_exact(size as usize).map_err(|_| ())?;
+        data.resize(size as usize, 0);
+        self.regions.push(Region { base, data, code: vec![0; (size >> PAGE_SHIFT) as usize] });
         Ok(())
     }
 

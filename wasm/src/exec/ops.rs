@@ -523,7 +523,7 @@ fn ldstx(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
     let step = 1u64 << size;
     if load_ {
         let v1 = load(cpu, ctx, base, size)?;
-        let v2 = if pair { load(cpu, ctx, base + step, size)? } else { 0 };
+        let v2 = if pair { load(cpu, ctx, base.wrapping_add(step), size)? } else { 0 };
         if i.b & Excl::EXCLUSIVE != 0 {
             cpu.excl = Some((pa, total.trailing_zeros()));
         }
@@ -538,7 +538,7 @@ fn ldstx(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             let (v1, v2) = (cpu.xr(i.rd), cpu.xr(i.ra));
             store(cpu, ctx, base, size, v1)?;
             if pair {
-                store(cpu, ctx, base + step, size, v2)?;
+                store(cpu, ctx, base.wrapping_add(step), size, v2)?;
             }
         }
         cpu.excl = None;
@@ -578,10 +578,8 @@ fn sys(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             el0_gate(table::SCTLR_DZE)?;
             let bytes = 4u64 << (cpu.dczid & 0xf);
             let start = cpu.xr(i.rd) & !(bytes - 1);
-            let mut a = start;
-            while a < start + bytes {
-                store(cpu, ctx, a, 3, 0)?;
-                a += 8;
+            for k in 0..bytes / 8 {
+                store(cpu, ctx, start.wrapping_add(k * 8), 3, 0)?;
             }
         }
         // AT S1E1R/W, S1E0R/W: with stage 1 off, PA = VA (PAR_EL1.F = 0).
