@@ -30,6 +30,12 @@ pub struct Memory {
     /// The region the last access hit: checked first (accesses cluster).
     hot: usize,
     pub cache: DecodeCache,
+    /// While the execution loop has borrowed `cache` (it holds decoded slots by reference),
+    /// writes over executed pages are queued here as (page index, from, to) and applied when
+    /// the loop hands the cache back; `code_dirty` tells the loop to do so.
+    pub lent: bool,
+    pub pending: Vec<(u32, u32, u32)>,
+    pub code_dirty: bool,
     /// Sorted guest addresses that decode to [`Op::Watch`].
     pub watches: Vec<u64>,
 }
@@ -110,7 +116,12 @@ impl Memory {
         let ci = r.code[page];
         if ci != 0 {
             let po = o & 0xfff;
-            self.cache.invalidate(ci - 1, po, po + len);
+            if self.lent {
+                self.pending.push((ci - 1, po as u32, (po + len) as u32));
+                self.code_dirty = true;
+            } else {
+                self.cache.invalidate(ci - 1, po, po + len);
+            }
         }
         true
     }
@@ -147,20 +158,36 @@ impl Memory {
         }
     }
 
+    /// Lends the decode cache to the execution loop (see `lent`).
+    pub fn lend_cache(&mut self) -> DecodeCache {
+        self.lent = true;
+        std::mem::take(&mut self.cache)
+    }
+
+    /// Takes the cache back and applies the invalidations queued meanwhile.
+    pub fn return_cache(&mut self, mut cache: DecodeCache) {
+        for (ci, from, to) in self.pending.drain(..) {
+            cache.invalidate(ci, from as usize, to as usize);
+        }
+        self.cache = cache;
+        self.lent = false;
+        self.code_dirty = false;
+    }
+
     /// Decode-cache page index for the RAM page holding `pa`, creating it on first use.
     /// `None` if `pa` is not RAM (the caller raises an instruction abort).
-    pub fn code_page(&mut self, pa: u64) -> Option<u32> {
+    pub fn code_page(&mut self, cache: &mut DecodeCache, pa: u64) -> Option<u32> {
         let ri = self.find(pa, 4)?;
         let r = &mut self.regions[ri];
         let page = ((pa - r.base) >> PAGE_SHIFT) as usize;
         if r.code[page] == 0 {
-            r.code[page] = self.cache.alloc() + 1;
+            r.code[page] = cache.alloc() + 1;
         }
         Some(r.code[page] - 1)
     }
 
     /// Decodes slot `slot` of cache page `ci`, which holds physical address `pa`.
-    pub fn fill(&mut self, ci: u32, slot: usize, pa: u64) -> Insn {
+    pub fn fill(&mut self, cache: &mut DecodeCache, ci: u32, slot: usize, pa: u64) {
         let insn = if self.watches.binary_search(&pa).is_ok() {
             Insn::of(Op::Watch)
         } else {
@@ -169,8 +196,7 @@ impl Memory {
                 None => Insn::UNDEF,
             }
         };
-        self.cache.set(ci, slot, insn);
-        insn
+        cache.set(ci, slot, insn);
     }
 
     pub fn set_watches(&mut self, mut w: Vec<u64>) {

@@ -27,8 +27,8 @@ impl DecodeCache {
 
     /// The decoded slot `slot` of page `idx`.
     #[inline(always)]
-    pub fn get(&self, idx: u32, slot: usize) -> Insn {
-        self.slots[idx as usize * SLOTS + slot]
+    pub fn get_ref(&self, idx: u32, slot: usize) -> &Insn {
+        &self.slots[idx as usize * SLOTS + slot]
     }
 
     pub fn set(&mut self, idx: u32, slot: usize, insn: Insn) {

@@ -52,6 +52,10 @@ pub fn store(cpu: &mut Cpu, ctx: &mut Ctx, va: u64, size: u32, v: u64) -> Result
     align_check(cpu, va, 1 << size, true)?;
     let pa = translate(cpu, ctx, va, true, false)?;
     if ctx.mem.write(pa, size, v) {
+        if ctx.mem.code_dirty {
+            // The store hit decoded code: leave the loop so the cache is refreshed first.
+            ctx.reevaluate();
+        }
         return Ok(());
     }
     mmio_write(cpu, ctx, va, pa, size, v)

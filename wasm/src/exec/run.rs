@@ -10,10 +10,20 @@ use super::ops::exec;
 use super::{Ctx, Exit};
 use crate::cpu::exception::{Ec, Exception, Fsc};
 use crate::cpu::Cpu;
+use crate::decode::cache::DecodeCache;
 use crate::decode::Op;
 
 /// Runs `cpu` until `cpu.icount >= ctx.limit` (returns `None`) or an exit the machine handles.
 pub fn run(cpu: &mut Cpu, ctx: &mut Ctx) -> Option<Exit> {
+    // The decode cache is held apart from `ctx` so decoded slots are used in place (no copy)
+    // while instructions mutate memory; stores over code end the loop (see Memory::lent).
+    let mut cache = ctx.mem.lend_cache();
+    let r = run_with(cpu, ctx, &mut cache);
+    ctx.mem.return_cache(cache);
+    r
+}
+
+fn run_with(cpu: &mut Cpu, ctx: &mut Ctx, cache: &mut DecodeCache) -> Option<Exit> {
     // The cached page: `page_va` has the low 2 bits clear, so a misaligned PC always misses
     // and takes the slow path, where the PC alignment fault is raised.
     let mut page_va = u64::MAX;
@@ -43,7 +53,7 @@ pub fn run(cpu: &mut Cpu, ctx: &mut Ctx) -> Option<Exit> {
                 }
                 Err(other) => return Some(other),
             };
-            match ctx.mem.code_page(pa) {
+            match ctx.mem.code_page(cache, pa) {
                 Some(i) => {
                     ci = i;
                     page_va = pc & !0xfff;
@@ -58,11 +68,10 @@ pub fn run(cpu: &mut Cpu, ctx: &mut Ctx) -> Option<Exit> {
             }
         }
         let slot = ((pc >> 2) & 0x3ff) as usize;
-        let mut insn = ctx.mem.cache.get(ci, slot);
-        if insn.op == Op::NotDecoded {
-            insn = ctx.mem.fill(ci, slot, page_pa | (pc & 0xfff));
+        if cache.get_ref(ci, slot).op == Op::NotDecoded {
+            ctx.mem.fill(cache, ci, slot, page_pa | (pc & 0xfff));
         }
-        match exec(cpu, ctx, &insn) {
+        match exec(cpu, ctx, cache.get_ref(ci, slot)) {
             Ok(()) => cpu.icount += 1,
             Err(Exit::Exc(e)) => {
                 cpu.take(&e);
