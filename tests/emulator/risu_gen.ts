@@ -407,6 +407,20 @@ const GENS: [number, Gen][] = [
       emit(c, `${op} ${dst(c, op === "ldursw" || c.r.chance(0.5))}, ${m}`);
     }
   }],
+  // Unprivileged (LDTR/STTR family): at EL0 the same as LDUR/STUR
+  [1, (c) => {
+    const s = c.r.pick(SIZES);
+    const a = pickAccess(c, s.bytes, () => mult(-256, 255, s.bytes));
+    if (!a) return;
+    const m = `[${spr(a.base, true)}, #${a.off}]`;
+    const k = c.r.int(3);
+    if (k === 0) emit(c, `${s.ld.replace("ldr", "ldtr")} ${dst(c, s.sf)}, ${m}`);
+    else if (k === 1) emit(c, `${s.st.replace("str", "sttr")} ${storeSrc(c, s.sf)}, ${m}`);
+    else if (s.bytes <= 4) {
+      const op = s.bytes === 1 ? "ldtrsb" : s.bytes === 2 ? "ldtrsh" : "ldtrsw";
+      emit(c, `${op} ${dst(c, op === "ldtrsw" || c.r.chance(0.5))}, ${m}`);
+    }
+  }],
   // Pre/post-index with writeback
   [4, (c) => {
     const s = c.r.pick(SIZES);
