@@ -44,7 +44,7 @@ impl Memory {
     /// Adds a region; fails on overlap, zero size, misalignment or a total above the cap.
     pub fn add_region(&mut self, base: u64, size: u64) -> Result<(), ()> {
         let total: u64 = self.regions.iter().map(|r| r.data.len() as u64).sum();
-        if size == 0 || base & 0xfff != 0 || size & 0xfff != 0 || total + size > MAX_RAM_BYTES {
+        if size == 0 || size > MAX_RAM_BYTES || base & 0xfff != 0 || size & 0xfff != 0 || total + size > MAX_RAM_BYTES {
             return Err(());
         }
         let end = base.checked_add(size).ok_or(())?;
@@ -126,7 +126,7 @@ impl Memory {
         true
     }
 
-    /// Host copy into guest RAM (may span regions only if they are contiguous: it must not).
+    /// Host copy into guest RAM; the range must lie inside one region (`false` otherwise).
     pub fn host_write(&mut self, pa: u64, bytes: &[u8]) -> bool {
         let ri = match self.find(pa, bytes.len().max(1) as u64) {
             Some(i) => i,

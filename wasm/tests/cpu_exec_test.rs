@@ -243,3 +243,34 @@ fn smc_at_el1_follows_the_kernel_generation() {
         assert_eq!(reg(&m, 0, x(20)), u64::MAX, "SMC #1 is reserved: NOT_SUPPORTED");
     }
 }
+
+#[test]
+fn hostile_boundary_input_gives_error_codes() {
+    let mut s = 0x1234_5678_9abc_def1u64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    // Random configuration records: parse errors, never panics.
+    for _ in 0..10_000 {
+        let key = next() % 32;
+        let mut blob = Vec::new();
+        for w in [key, next(), next()] {
+            blob.extend_from_slice(&w.to_le_bytes());
+        }
+        blob.truncate(24 - (next() % 2) as usize * 5);
+        let _ = Config::parse(&blob);
+    }
+    // Random ONE_REG ids and values (arm64 class, every size and coprocessor field).
+    let mut m = machine(|c| c.nvcpus = 2);
+    for _ in 0..100_000 {
+        let id = 0x6000_0000_0000_0000 | (next() & 0x00f0_0000_001f_ffff);
+        let v = next() as usize % 3;
+        let val = next();
+        let _ = kvm_ids::get(&m, v, id);
+        let _ = kvm_ids::set(&mut m, v, id, val);
+        let _ = kvm_ids::set_bytes(&mut m, v, id, &val.to_le_bytes());
+    }
+}
