@@ -357,9 +357,8 @@ export const DRIFT_RULES: readonly DriftRule[] = [
     judge: (s, t) =>
       presence(s.slot.name, s, t) ?? {
         severity: "notable",
-        explanation: `${s.slot.name} ${show(s)} → ${
-          show(t)
-        }: a hypervisor service the guest discovered at boot (PTP, TRNG, stolen time) changes`,
+        explanation:
+          `a hypervisor service the guest discovered at boot (PTP, TRNG, stolen time) changes`,
       },
   },
   {
@@ -373,9 +372,7 @@ export const DRIFT_RULES: readonly DriftRule[] = [
     judge: (s, t) =>
       presence(s.slot.name, s, t) ?? {
         severity: "notable",
-        explanation: `${s.slot.name} ${show(s)} → ${
-          show(t)
-        }: the cache geometry the guest sees changes (cacheinfo, set/way maintenance)`,
+        explanation: `the cache geometry the guest sees changes (cacheinfo, set/way maintenance)`,
       },
   },
   {
@@ -420,9 +417,8 @@ export const DRIFT_RULES: readonly DriftRule[] = [
     judge: (s, t) =>
       presence(s.slot.name, s, t) ?? {
         severity: "notable",
-        explanation: `${s.slot.name} ${show(s)} → ${
-          show(t)
-        }: the CPU the guest identified at boot (and chose errata workarounds for) changes`,
+        explanation:
+          `the CPU the guest identified at boot (and chose errata workarounds for) changes`,
       },
   },
   {
@@ -448,7 +444,7 @@ export const DRIFT_RULES: readonly DriftRule[] = [
     judge: (s, t) =>
       presence(s.slot.name, s, t) ?? {
         severity: "breaking",
-        explanation: `${s.slot.name} ${show(s)} → ${show(t)}: feature state the guest set is lost`,
+        explanation: "feature state the guest set is lost",
       },
   },
   {
@@ -533,7 +529,8 @@ export const DRIFT_RULES: readonly DriftRule[] = [
     judge: (s, t) =>
       presence(s.slot.name, s, t) ?? {
         severity: "notable",
-        explanation: `${s.slot.name} ${show(s)} → ${show(t)}`,
+        explanation:
+          "the guest reads a different value here; no rule names what this register means to it",
       },
   },
 ];
