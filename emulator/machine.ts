@@ -8,6 +8,15 @@
  *
  * @module
  */
+import {
+  core,
+  CORE_OFFSET,
+  demuxCcsidr,
+  KVM_REG_SIZE,
+  regSize,
+  sysreg,
+  sysregEncoding,
+} from "../snapshots/kvm/ids.ts";
 
 /** Negative errno values the boundary returns (errno.h numbers, negated). */
 export const ERRNO = {
@@ -466,40 +475,26 @@ export class Machine {
   }
 }
 
-/** Bytes of a ONE_REG id's value: 1 << KVM_REG_SIZE (bits 55:52 of the id). */
-export function regSize(id: bigint): number {
-  return 1 << Number((id >> 52n) & 0xfn);
-}
+export { regSize, sysregEncoding };
 
-/** KVM ONE_REG ids (arch/arm64/include/uapi/asm/kvm.h), for callers and tests. */
+/** KVM ONE_REG ids (arch/arm64/include/uapi/asm/kvm.h), for callers and tests; the encodings
+ * themselves live in snapshots/kvm/ids.ts. */
 export const REG = {
   /** Core register: 0x6030_0000_0010_0000 | offset in 32-bit words into struct kvm_regs. */
-  core: (wordOffset: number): bigint => 0x6030_0000_0010_0000n | BigInt(wordOffset),
-  x: (n: number): bigint => 0x6030_0000_0010_0000n | BigInt(2 * n),
-  SP: 0x6030_0000_0010_003en,
-  PC: 0x6030_0000_0010_0040n,
-  PSTATE: 0x6030_0000_0010_0042n,
-  SP_EL1: 0x6030_0000_0010_0044n,
-  ELR_EL1: 0x6030_0000_0010_0046n,
-  SPSR_EL1: 0x6030_0000_0010_0048n,
+  core: (wordOffset: number): bigint => core(wordOffset),
+  x: (n: number): bigint => core(CORE_OFFSET.x(n)),
+  SP: core(CORE_OFFSET.SP),
+  PC: core(CORE_OFFSET.PC),
+  PSTATE: core(CORE_OFFSET.PSTATE),
+  SP_EL1: core(CORE_OFFSET.SP_EL1),
+  ELR_EL1: core(CORE_OFFSET.ELR_EL1),
+  SPSR_EL1: core(CORE_OFFSET.spsr(0)),
   /** fp_regs.vregs[n], U128. */
-  v: (n: number): bigint => 0x6040_0000_0010_0054n + BigInt(4 * n),
-  FPSR: 0x6020_0000_0010_00d4n,
-  FPCR: 0x6020_0000_0010_00d5n,
+  v: (n: number): bigint => core(CORE_OFFSET.v(n), KVM_REG_SIZE.U128),
+  FPSR: core(CORE_OFFSET.FPSR, KVM_REG_SIZE.U32),
+  FPCR: core(CORE_OFFSET.FPCR, KVM_REG_SIZE.U32),
   /** ARM64_SYS_REG(op0, op1, CRn, CRm, op2). */
-  sys: (op0: number, op1: number, crn: number, crm: number, op2: number): bigint =>
-    0x6030_0000_0013_0000n | BigInt(sysregEncoding(op0, op1, crn, crm, op2)),
+  sys: sysreg,
   /** KVM_REG_ARM_DEMUX_ID_CCSIDR for a CSSELR value. */
-  ccsidr: (csselr: number): bigint => 0x6020_0000_0011_0000n | BigInt(csselr),
+  ccsidr: demuxCcsidr,
 } as const;
-
-/** The 16-bit sysreg encoding op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2. */
-export function sysregEncoding(
-  op0: number,
-  op1: number,
-  crn: number,
-  crm: number,
-  op2: number,
-): number {
-  return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
-}
