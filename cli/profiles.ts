@@ -9,7 +9,6 @@ import {
   builtinProfileIds,
   profileFile,
   resolveProfile,
-  timeline,
   variant,
   variantIds,
 } from "../emulator/profiles/loader.ts";
@@ -17,6 +16,7 @@ import { builtinHostIds, resolveHost } from "../emulator/hosts/loader.ts";
 import {
   addUserHost,
   addUserProfile,
+  catalogue,
   emptyContext,
   ProfileError,
   resolveTarget,
@@ -95,24 +95,7 @@ export const profilesCommand: Command = {
           resolveHost(h, ctx.hosts)
         );
         if (json) {
-          console.log(JSON.stringify(
-            {
-              profiles: profiles.map((x) => ({
-                id: x.id,
-                kind: x.kind,
-                title: x.title,
-                release: x.release,
-                kernel: x.kernel ?? null,
-                digest: x.digest,
-                differences: x.differences.length,
-              })),
-              variants: variantIds().map((v) => ({ id: v, title: variant(v)!.title })),
-              hosts: hosts.map((h) => ({ id: h.id, title: h.title, digest: h.digest })),
-              timeline: timeline().length,
-            },
-            null,
-            2,
-          ));
+          console.log(JSON.stringify(catalogue(ctx), null, 2));
         } else {
           console.log("kernel profiles:");
           for (const x of profiles) {

@@ -8,6 +8,8 @@ import {
   builtinProfileIds,
   parseProfileFile,
   resolveProfile,
+  timeline,
+  variant,
   variantIds,
 } from "./profiles/loader.ts";
 import { buildHost, builtinHostIds, parseHostFile, resolveHost } from "./hosts/loader.ts";
@@ -146,4 +148,27 @@ export function addUserHost(ctx: TargetContext, input: string | unknown, where: 
   }
   ctx.hosts.set(host.id, host);
   return host;
+}
+
+/** What `profiles list --json` and `GET /v1/profiles` show: every profile, variant and host. */
+export function catalogue(ctx: TargetContext = emptyContext()) {
+  const profiles = [...ctx.profiles.keys(), ...builtinProfileIds()].map((id) =>
+    resolveProfile(id, ctx.profiles)
+  );
+  const hosts = [...ctx.hosts.keys(), ...builtinHostIds()].map((h) => resolveHost(h, ctx.hosts));
+  return {
+    profiles: profiles.map((x) => ({
+      id: x.id,
+      kind: x.kind,
+      title: x.title,
+      release: x.release,
+      kernel: x.kernel ?? null,
+      digest: x.digest,
+      differences: x.differences.length,
+    })),
+    variants: variantIds().map((v) => ({ id: v, title: variant(v)!.title })),
+    hosts: hosts.map((h) => ({ id: h.id, title: h.title, digest: h.digest })),
+    targets: listTargets(ctx),
+    timeline: timeline().length,
+  };
 }

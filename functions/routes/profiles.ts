@@ -2,18 +2,11 @@
  * Kernel profiles, hosts and the explained difference between two targets: the same data and
  * functions as `rollsafe profiles list | show | diff --json` (cli/profiles.ts), over HTTP.
  */
-import {
-  builtinProfileIds,
-  profileFile,
-  resolveProfile,
-  timeline,
-  variant,
-  variantIds,
-} from "../../emulator/profiles/loader.ts";
+import { profileFile, resolveProfile } from "../../emulator/profiles/loader.ts";
 import { builtinHostIds, resolveHost } from "../../emulator/hosts/loader.ts";
 import {
+  catalogue,
   emptyContext,
-  listTargets,
   ProfileError,
   resolveTarget,
   type Target,
@@ -60,28 +53,7 @@ export const PROFILE_ROUTES: RouteDef[] = [
       },
     },
     problems: [],
-    handle: () =>
-      Response.json({
-        profiles: builtinProfileIds().map((id) => {
-          const x = resolveProfile(id);
-          return {
-            id: x.id,
-            kind: x.kind,
-            title: x.title,
-            release: x.release,
-            kernel: x.kernel ?? null,
-            digest: x.digest,
-            differences: x.differences.length,
-          };
-        }),
-        variants: variantIds().map((v) => ({ id: v, title: variant(v)!.title })),
-        hosts: builtinHostIds().map((h) => {
-          const x = resolveHost(h);
-          return { id: x.id, title: x.title, digest: x.digest };
-        }),
-        targets: listTargets(),
-        timeline: timeline().length,
-      }),
+    handle: () => Response.json(catalogue()),
   },
   {
     method: "get",
