@@ -23,15 +23,11 @@ import {
   type TargetContext,
 } from "../emulator/target.ts";
 import { FLAVOURS, type VmmFlavour } from "../emulator/kvm/mod.ts";
-import { type Assessment, validate } from "../emulator/validate.ts";
-import { profileCanonical } from "../emulator/profiles/loader.ts";
+import { type Assessment, targetRefs, validate, verdictTargets } from "../emulator/validate.ts";
 import { decodeBase64 } from "../emulator/probes/base64.ts";
 import { PROBE_IMAGE_BASE64 } from "../emulator/probes/bin/probe_image.ts";
-import { hostCanonical } from "../emulator/hosts/loader.ts";
 import {
   buildVerdict,
-  type DataRef,
-  dataRef,
   engineIdentity,
   loadSigner,
   signVerdict,
@@ -180,15 +176,6 @@ export function renderJson(s: Snapshot, as: Assessment[], source: Assessment | u
   };
 }
 
-const utf8 = new TextEncoder();
-
-async function refs(t: Target): Promise<{ profile: DataRef; host: DataRef }> {
-  return {
-    profile: await dataRef(t.profile.id, utf8.encode(profileCanonical(t.profile))),
-    host: await dataRef(t.host.id, utf8.encode(hostCanonical(t.host))),
-  };
-}
-
 /** Builds, signs (ROLLSAFE_SIGNING_KEY[_FILE], else the development key) and writes the verdict. */
 async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as: Assessment[]) {
   let wasm: Uint8Array;
@@ -199,7 +186,7 @@ async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as:
   }
   const verdict = buildVerdict({
     snapshot: await snapshotRef(bytes),
-    source: await refs(source),
+    source: targetRefs(source),
     vmm: as[0]?.restore.vmm ?? "generic",
     // The same identity the service binds (functions/engine.ts): the wasm and the probe image.
     engine: await engineIdentity({
@@ -207,14 +194,7 @@ async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as:
       probes: { probe: decodeBase64(PROBE_IMAGE_BASE64) },
       gitRevision: Deno.env.get("ROLLSAFE_GIT_REVISION"),
     }),
-    targets: await Promise.all(as.map(async (a) => ({
-      id: a.target.id,
-      ...(await refs(a.target)),
-      restorable: a.restore.restorable,
-      operations: a.restore.operations,
-      drift: a.drift,
-      reliance: a.reliance,
-    }))),
+    targets: verdictTargets(as),
   }, { now: new Date() });
   const cose = await signVerdict(verdict, await loadSigner());
   await Deno.writeFile(path, cose);

@@ -154,3 +154,34 @@ export async function validate(
   }
   return out;
 }
+
+/**
+ * The profile and host a target binds into a verdict: their ids and the SHA-256 of their
+ * canonical JSON, which `profile.digest` / `host.digest` already hold (profiles/loader.ts
+ * profileCanonical, hosts/loader.ts hostCanonical). The shape of verdict/model.ts DataRef.
+ */
+export function targetRefs(t: Target): {
+  profile: { id: string; sha256: Uint8Array };
+  host: { id: string; sha256: Uint8Array };
+} {
+  return {
+    profile: { id: t.profile.id, sha256: hexBytes(t.profile.digest) },
+    host: { id: t.host.id, sha256: hexBytes(t.host.digest) },
+  };
+}
+
+/** Each assessed target in the verdict input's shape (verdict/model.ts VerdictInput.targets). */
+export function verdictTargets(as: Assessment[]) {
+  return as.map((a) => ({
+    id: a.target.id,
+    ...targetRefs(a.target),
+    restorable: a.restore.restorable,
+    operations: a.restore.operations,
+    drift: a.drift,
+    reliance: a.reliance,
+  }));
+}
+
+function hexBytes(h: string): Uint8Array {
+  return Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
+}

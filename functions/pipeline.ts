@@ -13,20 +13,10 @@ import {
   type Target,
   type TargetContext,
 } from "../emulator/target.ts";
-import { validate } from "../emulator/validate.ts";
+import { targetRefs, validate, verdictTargets } from "../emulator/validate.ts";
 import { FLAVOURS, type VmmFlavour } from "../emulator/kvm/mod.ts";
 import { PROBE_BUDGET } from "../emulator/probes/run.ts";
-import { profileCanonical } from "../emulator/profiles/loader.ts";
-import { hostCanonical } from "../emulator/hosts/loader.ts";
-import {
-  buildVerdict,
-  type DataRef,
-  dataRef,
-  signVerdict,
-  snapshotRef,
-  toHex,
-  type Verdict,
-} from "../verdict/mod.ts";
+import { buildVerdict, signVerdict, snapshotRef, toHex, type Verdict } from "../verdict/mod.ts";
 import { engine } from "./engine.ts";
 import { Problem } from "./problem.ts";
 import type { Services } from "./services.ts";
@@ -161,16 +151,6 @@ async function hexDigest(b: Uint8Array): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(b))));
 }
 
-const utf8 = new TextEncoder();
-
-/** Profile and host pinned by the digests of their canonical JSON (as `rollsafe check --out`). */
-async function refs(t: Target): Promise<{ profile: DataRef; host: DataRef }> {
-  return {
-    profile: await dataRef(t.profile.id, utf8.encode(profileCanonical(t.profile))),
-    host: await dataRef(t.host.id, utf8.encode(hostCanonical(t.host))),
-  };
-}
-
 export async function issueVerdict(s: Services, input: IssueInput): Promise<Issued> {
   const limits = s.config.limits;
   const started = Date.now();
@@ -208,17 +188,10 @@ export async function issueVerdict(s: Services, input: IssueInput): Promise<Issu
   }
   const verdict = buildVerdict({
     snapshot: await snapshotRef(input.bytes),
-    source: await refs(v.source.target),
+    source: targetRefs(v.source.target),
     vmm: v.targets[0]?.restore.vmm ?? vmm ?? "generic",
     engine: await engine(s.env),
-    targets: await Promise.all(v.targets.map(async (a) => ({
-      id: a.target.id,
-      ...(await refs(a.target)),
-      restorable: a.restore.restorable,
-      operations: a.restore.operations,
-      drift: a.drift,
-      reliance: a.reliance,
-    }))),
+    targets: verdictTargets(v.targets),
     nonce: input.nonce,
   }, { now: s.now() });
   const signer = await s.signer();
