@@ -10,6 +10,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { Machine, type MachineConfig, REG } from "../../emulator/machine.ts";
+import { outputWithin } from "../support/process.ts";
 
 export const RAM_BASE = 0x4000_0000n;
 export const DATA = 0x4001_0000n;
@@ -138,19 +139,7 @@ export async function runOnQemu(image: Uint8Array, gic: 2 | 3, smp: number): Pro
       "-device",
       `loader,addr=${addr},cpu-num=0`,
     ];
-    const child = new Deno.Command("qemu-system-aarch64", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, 30_000);
-    const out = await child.output();
-    clearTimeout(timer);
+    const out = await outputWithin("qemu-system-aarch64", args, 30_000);
     const text = new TextDecoder().decode(out.stdout);
     const words = text.split("\n").filter((l) => /^[0-9a-f]{16}$/.test(l)).map((l) =>
       BigInt(`0x${l}`)
@@ -158,9 +147,11 @@ export async function runOnQemu(image: Uint8Array, gic: 2 | 3, smp: number): Pro
     if (words.length !== 16 || out.code !== 0) {
       const err = new TextDecoder().decode(out.stderr);
       throw new Error(
-        `qemu-system-aarch64 ${args.join(" ")}: exit ${out.code}, ${words.length} words; ${
-          JSON.stringify(text.slice(0, 300))
-        } ${JSON.stringify(err.slice(0, 300))}`,
+        `qemu-system-aarch64 ${args.join(" ")}: ${
+          out.timedOut ? "killed after 30 s (the guest never powered off)" : `exit ${out.code}`
+        }, ${words.length} words; ${JSON.stringify(text.slice(0, 300))} ${
+          JSON.stringify(err.slice(0, 300))
+        }`,
       );
     }
     return words;

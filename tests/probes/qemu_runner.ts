@@ -8,6 +8,7 @@
  * loader and the CPU's reset PC pointed at it (docs/system/generic-loader.rst).
  */
 import { RESULT_SIZE, withParams } from "../../emulator/probes/image.ts";
+import { outputWithin } from "../support/process.ts";
 
 export const QEMU_VIRT = {
   RAM: 0x4000_0000n,
@@ -61,19 +62,7 @@ export async function runProbeOnQemu(gic: "v2" | "v3", timeoutMs = 30_000): Prom
     ];
     const command = `qemu-system-aarch64 ${args.join(" ")}`;
     const t0 = performance.now();
-    const child = new Deno.Command("qemu-system-aarch64", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, timeoutMs);
-    const out = await child.output();
-    clearTimeout(timer);
+    const out = await outputWithin("qemu-system-aarch64", args, timeoutMs);
     const ms = performance.now() - t0;
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
@@ -81,7 +70,11 @@ export async function runProbeOnQemu(gic: "v2" | "v3", timeoutMs = 30_000): Prom
     const end = stdout.indexOf("\nRSPROBE-END");
     if (begin < 0 || end < 0 || end < begin) {
       throw new Error(
-        `${command}: no complete result dump (exit ${out.code}, signal ${out.signal}); ` +
+        `${command}: no complete result dump (${
+          out.timedOut
+            ? `killed after ${timeoutMs} ms: the probe never powered off`
+            : `exit ${out.code}, signal ${out.signal}`
+        }); ` +
           `stdout ${JSON.stringify(stdout.slice(0, 400))}, stderr ${
             JSON.stringify(stderr.slice(0, 400))
           }`,
