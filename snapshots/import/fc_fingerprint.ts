@@ -10,7 +10,7 @@
  */
 import { SnapshotError } from "../errors.ts";
 import { type Snapshot, VCPU_FEATURE, type VcpuState } from "../model.ts";
-import { bigToLe, hex, isArm64, regSize, sysreg } from "../kvm/ids.ts";
+import { bigToLe, hex, isArm64, leToBig, regSize, sysreg } from "../kvm/ids.ts";
 import { regName } from "../kvm/names.ts";
 import { validateSnapshot } from "../validate.ts";
 
@@ -109,7 +109,7 @@ export function importFcFingerprint(input: string | Uint8Array): Snapshot {
     vcpu.registers.set(id, bigToLe(value, width));
   });
   const mpidr = vcpu.registers.get(MPIDR_EL1);
-  vcpu.mpidr = mpidr ? leBig(mpidr) : 0n;
+  vcpu.mpidr = mpidr ? leToBig(mpidr) : 0n;
   const midr = vcpu.registers.get(MIDR_EL1);
 
   const str = (k: string) => (typeof top[k] === "string" ? top[k] as string : undefined);
@@ -118,7 +118,7 @@ export function importFcFingerprint(input: string | Uint8Array): Snapshot {
       kernel: str("kernel_version"),
       vmm: "firecracker",
       vmmVersion: str("firecracker_version"),
-      midr: midr ? leBig(midr) : undefined,
+      midr: midr ? leToBig(midr) : undefined,
       importer: "fc-fingerprint",
       extra: new Map(),
     },
@@ -128,10 +128,4 @@ export function importFcFingerprint(input: string | Uint8Array): Snapshot {
   };
   validateSnapshot(s);
   return s;
-}
-
-function leBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-  return v;
 }
