@@ -13,7 +13,7 @@ import {
   encodeDeterministic,
 } from "../cbor/mod.ts";
 import { SnapshotError } from "./errors.ts";
-import { MAX_VCPUS, SNAPSHOT_LIMITS } from "./limits.ts";
+import { SNAPSHOT_LIMITS } from "./limits.ts";
 import {
   type Extra,
   type MemoryRegion,
@@ -128,9 +128,6 @@ class Fields {
       if (typeof k === "string" && set.has(k)) this.known.set(k, v);
       else this.extra.set(k, v);
     }
-  }
-  has(name: string): boolean {
-    return this.known.has(name);
   }
   opt<T>(name: string, read: (v: CborValue, where: string) => T): T | undefined {
     const v = this.known.get(name);
@@ -373,5 +370,3 @@ function writeRegion(r: MemoryRegion): CMap {
     ["name", r.name],
   ], r.extra);
 }
-
-export { MAX_VCPUS };
