@@ -35,8 +35,7 @@ export function encodeVerdict(v: Verdict): Uint8Array<ArrayBuffer> {
 
 /** Decodes and validates; throws VerdictError (layout) or CborError (bytes) saying where. */
 export function decodeVerdict(bytes: Uint8Array): Verdict {
-  // A copy: cbor-x 1.6.8 attaches a `dataView` property to the buffer it decodes.
-  const { value } = decodeSafe(new Uint8Array(bytes), VERDICT_LIMITS);
+  const { value } = decodeSafe(bytes, VERDICT_LIMITS);
   const v = conform(value, VERDICT_SPEC) as Verdict;
   checkSummary(v);
   const again = encodeDeterministic(v as unknown as CborValue);

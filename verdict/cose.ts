@@ -103,9 +103,7 @@ const HEADER_LIMITS = { maxBytes: 4096, maxDepth: 4, maxItems: 256, allowedTags:
 export function parseSign1(bytes: Uint8Array, opts: { acceptUntagged?: boolean } = {}): Sign1 {
   let top: CborValue;
   try {
-    // A copy: cbor-x 1.6.8 attaches a `dataView` property to the buffer it decodes, and the
-    // caller's bytes are not ours to change.
-    top = decodeSafe(new Uint8Array(bytes), { ...MESSAGE_LIMITS, allowedTags: [COSE_SIGN1_TAG] })
+    top = decodeSafe(bytes, { ...MESSAGE_LIMITS, allowedTags: [COSE_SIGN1_TAG] })
       .value;
   } catch (e) {
     throw new CoseError("format", `not a COSE_Sign1 message: ${(e as Error).message}`);

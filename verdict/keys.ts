@@ -256,7 +256,7 @@ async function fromJson(text: string): Promise<TrustedKey[]> {
 }
 
 async function fromCose(bytes: Uint8Array): Promise<TrustedKey[]> {
-  const { value } = decodeSafe(new Uint8Array(bytes), {
+  const { value } = decodeSafe(bytes, {
     maxBytes: 1024 * 1024,
     maxDepth: 4,
     maxItems: 100_000,
