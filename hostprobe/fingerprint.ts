@@ -1,6 +1,6 @@
 /**
  * A restore plan from a Firecracker CPU fingerprint (`cpu-template-helper fingerprint dump`,
- * e.g. /work/shared/data/firecracker-fingerprints): a plain vCPU with PSCI 0.2, then every
+ * tests/fixtures/firecracker-fingerprints): a plain vCPU with PSCI 0.2, then every
  * register of the dump as KVM_SET_ONE_REG, in the dump's order. This is what a restore of that
  * register state onto another kernel asks of KVM (without the vGIC and memory).
  */
@@ -51,11 +51,11 @@ export function fingerprintPlan(regs: FingerprintReg[]): PlanOp[] {
   ];
 }
 
-/** The Neoverse-N1 fingerprints in the shared data, by host kernel. */
+/** The Neoverse-N1 fingerprints committed under tests/fixtures, by host kernel. */
 export const N1_FINGERPRINTS = ["5.10", "6.1", "6.18"].map((k) => ({
   name: `n1-${k.replace(".", "_")}`,
   path: new URL(
-    `../../shared/data/firecracker-fingerprints/ARM_NEOVERSE_N1_${k}host.json`,
+    `../tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_${k}host.json`,
     import.meta.url,
   ).pathname,
 }));

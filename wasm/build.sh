@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$(pwd -P)
-export RUSTC=/usr/bin/rustc
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 export RUSTFLAGS="--remap-path-prefix=${here}=/rollsafe/wasm"
 export CARGO_TARGET_DIR="${here}/target"
 /usr/bin/cargo build --quiet --release --locked --target wasm32-unknown-unknown

@@ -15,7 +15,7 @@ import type { DriftFinding } from "../../emulator/findings.ts";
 
 const samples = new URL("../../snapshots/samples/", import.meta.url);
 /** The shared Firecracker fingerprints (as tests/snapshots/fingerprint_import_test.ts reads them). */
-const fingerprints = new URL("../../../shared/data/firecracker-fingerprints/", import.meta.url);
+const fingerprints = new URL("../fixtures/firecracker-fingerprints/", import.meta.url);
 
 async function sample(name: string): Promise<Snapshot> {
   return decodeSnapshot(await Deno.readFile(new URL(name, samples)));

@@ -8,7 +8,7 @@ import { assertEquals } from "@std/assert";
 import { importFcFingerprint } from "../../snapshots/import/fc_fingerprint.ts";
 import { Machine } from "../../emulator/machine.ts";
 
-const DIR = new URL("../../../shared/data/firecracker-fingerprints/", import.meta.url);
+const DIR = new URL("../fixtures/firecracker-fingerprints/", import.meta.url);
 
 for (const k of ["5.10", "6.1", "6.18"]) {
   Deno.test(`Machine restores every register of the ${k} Neoverse N1 fingerprint and reads it back`, async () => {

@@ -14,7 +14,8 @@ oracleTest({
     const out = await new Deno.Command("/usr/bin/cargo", {
       args: ["test", "--locked", "--quiet"],
       cwd: new URL("../../wasm/", import.meta.url),
-      env: { RUSTC: "/usr/bin/rustc" },
+      // rustup's rustc/rustdoc shadow Debian's on PATH; the doctests need the matching rustdoc.
+      env: { RUSTC: "/usr/bin/rustc", RUSTDOC: "/usr/bin/rustdoc" },
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -51,7 +51,7 @@ export async function testService(env: Record<string, string> = {}): Promise<Tes
 
 /** The real Firecracker dumps, beside the repository as in tests/snapshots. */
 export const FINGERPRINT_DIR = new URL(
-  "../../../shared/data/firecracker-fingerprints/",
+  "../fixtures/firecracker-fingerprints/",
   import.meta.url,
 );
 export const FINGERPRINTS = ["5.10", "6.1", "6.18"].map((k) => ({

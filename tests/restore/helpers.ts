@@ -5,7 +5,7 @@ import { leToBig } from "../../snapshots/kvm/ids.ts";
 import type { OperationResult } from "../../emulator/findings.ts";
 
 export const FINGERPRINT_DIR = new URL(
-  "../../../shared/data/firecracker-fingerprints/",
+  "../fixtures/firecracker-fingerprints/",
   import.meta.url,
 );
 

@@ -3,7 +3,7 @@ import { main } from "../../cli.ts";
 import { decodeSnapshot, regValue, sysreg } from "../../snapshots/mod.ts";
 
 const FP = new URL(
-  "../../../shared/data/firecracker-fingerprints/ARM_NEOVERSE_N1_6.18host.json",
+  "../fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.18host.json",
   import.meta.url,
 );
 

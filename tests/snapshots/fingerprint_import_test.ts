@@ -12,7 +12,7 @@ import {
   sysreg,
 } from "../../snapshots/mod.ts";
 
-const DIR = new URL("../../../shared/data/firecracker-fingerprints/", import.meta.url);
+const DIR = new URL("../fixtures/firecracker-fingerprints/", import.meta.url);
 const load = (k: string) =>
   importFcFingerprint(Deno.readTextFileSync(new URL(`ARM_NEOVERSE_N1_${k}host.json`, DIR)));
 
