@@ -69,9 +69,20 @@ export const PYTHON_CBOR2: Oracle = {
   install: "apt-get install python3-cbor2 python3-cryptography",
   available: () => pythonImports(),
 };
+// The tests reach PostgreSQL through ROLLSAFE_TEST_DATABASE_URL only, so that is what is missing
+// when it is unset, whether or not Debian's server is installed.
+const PG_INSTALLED = (() => {
+  try {
+    return Deno.statSync("/usr/bin/pg_ctlcluster").isFile;
+  } catch {
+    return false;
+  }
+})();
 export const POSTGRES: Oracle = {
-  name: "PostgreSQL server (pg_ctlcluster or initdb)",
-  install: "apt-get install postgresql",
+  name: "ROLLSAFE_TEST_DATABASE_URL (a running PostgreSQL server for the ledger tests)",
+  install: PG_INSTALLED
+    ? "PostgreSQL is installed but not started for the tests: source .ci/postgres"
+    : "apt-get install postgresql && source .ci/postgres",
   available: () => Deno.env.get("ROLLSAFE_TEST_DATABASE_URL") !== undefined,
 };
 
