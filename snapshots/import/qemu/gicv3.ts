@@ -100,7 +100,7 @@ export interface Gicv3Options {
   numIrq: number;
   /** TCG: add GICD_IIDR and GICD_TYPER as QEMU's emulated GIC reports them. */
   tcg: boolean;
-  /** has-lpi: virt sets it when the ITS is present (hw/arm/virt.c create_gic). */
+  /** The emulated GIC's has-lpi property (machine.ts MachineFacts.tcgLpis). */
   lpis: boolean;
   vcpus: number;
 }

@@ -15,6 +15,13 @@ export interface MachineFacts {
   numIrq: number;
   /** MPIDR_EL1 Aff0 cluster size for vCPU index → affinity, by GIC version. */
   clusterSize: (gicVersion: 2 | 3) => number;
+  /**
+   * Whether the emulated (TCG) GICv3 has LPIs. hw/arm/virt.c create_gic sets "has-lpi" when
+   * vms->tcg_its, which virt_instance_init sets from the machine type alone (false for
+   * virt-6.1 and older: VirtMachineClass.no_tcg_its), not from `its=off`: a 7.2 GICv3 without
+   * an ITS still reports GICD_TYPER.LPIS (seen by a guest on -M virt-7.2,its=off).
+   */
+  tcgLpis: boolean;
 }
 
 /** hw/arm/virt.c (QEMU 7.2). */
@@ -56,7 +63,12 @@ export function machineFacts(machine: string): MachineFacts {
       `machine type "${machine}" is not supported (only QEMU's arm "virt" machine is)`,
     );
   }
-  return { ...VIRT, version: m[1], clusterSize: virtClusterSize(m[1]) };
+  return {
+    ...VIRT,
+    version: m[1],
+    clusterSize: virtClusterSize(m[1]),
+    tcgLpis: m[1] === undefined || !versionBelow(m[1], 6, 2),
+  };
 }
 
 /**

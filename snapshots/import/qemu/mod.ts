@@ -157,7 +157,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
     const g = importGicv3(new Fields(gic3.state), {
       numIrq: facts.numIrq,
       tcg: accel === "tcg",
-      lpis: its !== undefined,
+      lpis: accel === "tcg" ? facts.tcgLpis : its !== undefined,
       vcpus: vcpus.length,
     });
     vgic = { model: "v3", nrIrqs: facts.numIrq, dist: g.dist, extra: new Map() };

@@ -187,12 +187,16 @@ export function parseStream(bytes: Uint8Array, opts: StreamOptions = {}): QemuSt
             `section ${where} has no entry in vmdesc (it lists ${vmdesc.devices.length} devices)`,
           );
         }
-        if (desc.name !== idstr || desc.instanceId !== instanceId || desc.version !== ver) {
+        // A legacy section's version is its SaveVMHandlers version_id, which vmdesc omits.
+        const verOk = desc.oldStyle || desc.version === ver;
+        if (desc.name !== idstr || desc.instanceId !== instanceId || !verOk) {
           fail(
             "qemu/vmdesc-mismatch",
             `byte ${at}`,
             `section ${where} version ${ver} does not match vmdesc.devices[${nextDevice}] ` +
-              `(${desc.name}[${desc.instanceId}] version ${desc.version})`,
+              `(${desc.name}[${desc.instanceId}] ${
+                desc.oldStyle ? "legacy, no version" : `version ${desc.version}`
+              })`,
           );
         }
         nextDevice++;

@@ -37,6 +37,12 @@ export interface FieldDesc {
 export interface StructDesc {
   vmsdName: string;
   version: number;
+  /**
+   * A legacy SaveVMHandlers section (no VMStateDescription, e.g. "slirp"): QEMU writes its
+   * payload with the handler's save_state and describes it as one "data" buffer of the bytes
+   * it measured (migration/savevm.c vmstate_save_old_style), with no vmsd_name and no version.
+   */
+  oldStyle: boolean;
   fields: FieldDesc[];
   subsections: StructDesc[];
   where: string;
@@ -125,6 +131,7 @@ function readStruct(v: unknown, where: string, depth: number): StructDesc {
     // Old-style (non-vmsd) devices have no vmsd_name; their one field is a raw buffer.
     vmsdName: o.vmsd_name === undefined ? "" : str(o, "vmsd_name", where),
     version: o.version === undefined ? 0 : int(o, "version", where),
+    oldStyle: o.vmsd_name === undefined,
     fields: list(o, "fields", where, true).map((f, i) =>
       readField(f, `${where}.fields[${i}]`, depth)
     ),
