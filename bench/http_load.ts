@@ -2,7 +2,7 @@
  * `deno task bench:http`: load on the local HTTP service. Starts `deno serve` main.ts on a free
  * port (temporary ledger and key), then sends concurrent POST /v1/verdicts requests, each a
  * 4-vCPU snapshot against two targets, and prints throughput and p50/p99 latency beside the
- * budget the edge platforms set (research/ecosystem.md §5.1: Netlify 50 ms CPU per request).
+ * budget the edge platforms set (docs.netlify.com/edge-functions/limits: 50 ms CPU per request).
  *
  *   deno task bench:http [--requests 200] [--concurrency 8]
  *

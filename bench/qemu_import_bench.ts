@@ -4,7 +4,8 @@
  *
  * Peer: QEMU's own scripts/analyze-migration.py is the only other reader of these streams. It is
  * not packaged by Debian, and the 7.2 version stops at the arm configuration subsection
- * ("Unknown section type: 5", research/peers.md §3.6), so there is no peer figure for arm
+ * ("Unknown section type: 5"; fixed upstream in 2023 by "migration: Fix
+ * analyze-migration.py 'configuration' parsing"), so there is no peer figure for arm
  * streams from this QEMU; the bench prints ours alone.
  */
 import { importQemuStream } from "../snapshots/import/qemu/mod.ts";

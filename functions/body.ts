@@ -1,6 +1,6 @@
 /**
  * Reading a request body under a byte cap by counting what actually streams in. hono's bodyLimit
- * trusts a Content-Length header when one is present (research/ecosystem.md §4.2), so a caller
+ * trusts a Content-Length header when one is present (hono src/middleware/body-limit), so a caller
  * declaring 10 bytes and sending 10 GB would get through it; here the declared length only
  * allows an early refusal, and the count of received bytes is what stops the read.
  */

@@ -1,6 +1,6 @@
 /**
  * `deno task bundle`: one self-contained ES2022 file per edge platform, made with esbuild-wasm
- * (research/ecosystem.md §5.2). esbuild does not read deno.json's import map or `npm:`
+ * (the edge platforms run bundled plain JS, not deno.json import maps). esbuild does not read deno.json's import map or `npm:`
  * specifiers, so bare specifiers resolve through the node_modules/ tree that
  * `"nodeModulesDir": "auto"` creates; Node built-ins stay external as `node:` imports, which
  * every Deno-based platform provides. The wasm module and the probe image are TypeScript

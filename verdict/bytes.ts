@@ -3,7 +3,7 @@
  * SHA-256 through WebCrypto, and constant-shape comparisons.
  *
  * `atob`/`btoa` are used rather than `Uint8Array.fromBase64`, which the edge platforms' older
- * Deno versions lack (research/ecosystem.md §9).
+ * Deno versions lack (Supabase's edge runtime and Deno Deploy run older Deno releases).
  */
 
 /** A copy backed by a plain ArrayBuffer: what WebCrypto's TS 6 `BufferSource` typing wants. */

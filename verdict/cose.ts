@@ -1,7 +1,7 @@
 /**
  * COSE_Sign1 (RFC 9052 §4.2) with Ed25519, written on cbor/ rather than taken from a library:
- * the npm COSE libraries either lack EdDSA or patch cbor-x process-wide (research/ecosystem.md
- * §2.2). Only what a verdict needs is here, and the reader is strict:
+ * the npm COSE libraries either lack EdDSA or patch cbor-x process-wide (@auth0/cose 1.0.2 calls
+ * cbor-x addExtension for tags 16-18 and 96-98 on import; cose-js 0.9.0 has no EdDSA). Only what a verdict needs is here, and the reader is strict:
  *
  * - tag 18 is required (untagged only when the caller opts in, RFC 9052 §4.2 allows both);
  * - exactly [protected: bstr, unprotected: map, payload: bstr, signature: bstr(64)];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds wasm/pkg/rollsafe_emu.wasm, byte for byte reproducibly, with Debian's rustc 1.63
-# (route A of research/emulator.md: /usr/bin/cargo + libstd-rust-dev-wasm32, linked by rust-lld
+# (/usr/bin/cargo + Debian's libstd-rust-dev-wasm32, linked by rust-lld
 # = lld-14) and binaryen's wasm-opt (deterministic). rustup's cargo on PATH has no wasm32 std,
 # hence the absolute paths. The checkout path is remapped so it never reaches the binary.
 set -euo pipefail

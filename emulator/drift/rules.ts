@@ -8,7 +8,7 @@
  * discovered at boot and that is gone), notable = the guest can tell, info = harmless.
  *
  * `topic` names the profile fact family a target's own citation comes from (the drift side may
- * carry facts per topic); `fact` is the fallback citation from research/kvm-arm64-facts.md.
+ * carry facts per topic); `fact` is the fallback citation (a kernel commit or file).
  */
 import type { FactSource, Severity } from "../findings.ts";
 import { fieldsIn, getField } from "../profiles/idfields.ts";

@@ -46,7 +46,7 @@ export const FLAVOURS: readonly Flavour[] = [
     refusesPmu: false,
     source: {
       cite:
-        "QEMU target/arm/kvm.c write_list_to_kvmstate; Woodhouse cover letter 'QEMU never writes GICD_IIDR' (research/kvm-arm64-facts.md §1.3)",
+        "QEMU target/arm/kvm.c write_list_to_kvmstate; Woodhouse cover letter 'QEMU never writes GICD_IIDR'",
       confidence: "I",
     },
   },
@@ -60,7 +60,7 @@ export const FLAVOURS: readonly Flavour[] = [
     refusesPmu: true,
     source: {
       cite:
-        "Firecracker src/vmm/src/arch/aarch64/vcpu.rs restore_state, gic/gicv3/regs/dist_regs.rs (81b38b9; research/peers.md §2.3-2.4)",
+        "Firecracker src/vmm/src/arch/aarch64/vcpu.rs restore_state, gic/gicv3/regs/dist_regs.rs (81b38b9)",
       confidence: "V",
     },
   },
@@ -74,7 +74,7 @@ export const FLAVOURS: readonly Flavour[] = [
     refusesPmu: false,
     source: {
       cite:
-        "Cloud Hypervisor hypervisor/src/kvm/aarch64 (ae44c29; research/peers.md §4); GICD_IIDR not in its dist table [U]",
+        "Cloud Hypervisor hypervisor/src/kvm/aarch64 (ae44c29); GICD_IIDR not in its dist table [U]",
       confidence: "U",
     },
   },

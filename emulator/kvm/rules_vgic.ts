@@ -1,7 +1,8 @@
 /**
  * vGIC device attributes on the target: GICD_IIDR revision rules, IGROUPR writability per revision
  * and per IIDR-write history, access before CTRL_INIT, GICD_TYPER2, ICC_* checks against the host's
- * ICH_VTR_EL2, ITS ABI. research/kvm-arm64-facts.md §1, §6, §7.2.
+ * ICH_VTR_EL2, ITS ABI (arch/arm64/kvm/vgic/vgic-mmio-v3.c, vgic-mmio-v2.c, vgic-kvm-device.c,
+ * vgic-its.c; each rule cites its commit).
  */
 import { hex } from "../../snapshots/kvm/ids.ts";
 import type { FactSource } from "../findings.ts";

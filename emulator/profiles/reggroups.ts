@@ -2,7 +2,7 @@
  * Register groups of KVM_GET_REG_LIST: which ONE_REG ids a kernel lists is a set of groups, each
  * listed under a condition (a profile fact `regs.<group>`). The groups follow the sublists of the
  * kernel's get-reg-list selftest (tools/testing/selftests/kvm/aarch64/get-reg-list.c, 31d212959179
- * and later; research/kvm-arm64-facts.md §5), split where kernels differ.
+ * and later), split where kernels differ.
  */
 import {
   bmapReg,

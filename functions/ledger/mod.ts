@@ -5,7 +5,7 @@
  *
  * Everything is insert-once: a row is never updated or deleted, so a ledger entry can only be
  * added to. Verdicts are kept as their COSE_Sign1 bytes, which verify on their own; the ledger
- * needs no trust of its own (research/ecosystem.md §6). A verdict is indexed under the snapshot
+ * needs no trust of its own. A verdict is indexed under the snapshot
  * digest and each target id it covers; several verdicts for the same pair (re-checks, new nonces)
  * are all kept, in issue order.
  *

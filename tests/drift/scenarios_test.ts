@@ -3,7 +3,7 @@
  * (snapshots/samples, from tests/fixtures/qemu/guest.S, a guest that put interrupts into group 0:
  * GICD_IGROUPR1 = 0xa5a55a5a, GICR_IGROUPR0 = 0x5a5a0000 + vCPU) on the QEMU `-cpu max` host, and
  * the Firecracker Neoverse-N1 fingerprints on the Neoverse-N1 host. The expected findings follow
- * from the profile facts each target cites (research/kvm-arm64-facts.md §1, §3.1, §2.2).
+ * from the profile facts each target cites (the kernel commits in emulator/profiles/data/).
  */
 import { assert, assertEquals } from "@std/assert";
 import { decodeSnapshot, type Snapshot } from "../../snapshots/mod.ts";

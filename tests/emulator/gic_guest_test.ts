@@ -326,7 +326,7 @@ oracleTest({
     assertEquals(m.run("all", 2_000_000).reason, "system-off");
     // CPU_ON result, IAR, SRE, RPR active/idle, redistributor found, MPIDR, GICD_CTLR.
     agree(qemu, dataWords(m), [0x00, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40]);
-    // GICD_TYPER is where the models part (research/emulator.md §2.3): QEMU has LPIs, 16 ID
+    // GICD_TYPER is where the models part (QEMU hw/intc/arm_gicv3_dist.c vs KVM vgic-mmio-v3.c): QEMU has LPIs, 16 ID
     // bits, A3V and No1N; KVM without an ITS has none of them.
     assertEquals(qemu[0x48 / 8], 0x037a_0007n);
     assertEquals(dataWords(m)[0x48 / 8], 0x0048_0007n);

@@ -1,5 +1,5 @@
 /**
- * Facts from research/kvm-arm64-facts.md that the real kernels settled (tests/fixtures/oracle/
+ * Kernel facts once marked [U]/[I] that the real kernels settled (tests/fixtures/oracle/
  * FINDINGS.md explains each). One row per fact: where it sits in a capture document
  * (hostprobe/capture.ts), and what each kernel answered; "absent" means the capture has no such
  * leaf (e.g. the register is not in KVM_GET_REG_LIST).

@@ -4,7 +4,8 @@
  * same machine (the committed migration stream tests/fixtures/qemu/virt-gicv3-max-smp2.qemu, as
  * imported into snapshots/samples/qemu-virt-gicv3-max-smp2.cbor: QEMU's cpreg values), the GIC
  * CPU interface and counter frequency from the qemu-tcg-max host file, and the `virt` GIC/PSCI
- * facts from research/emulator.md §2.3, all recorded independently of this project's probe.
+ * facts read at EL1 under QEMU 7.2.22 by a separate probe (hw/intc/arm_gicv3_dist.c,
+ * hw/arm/virt.c), all recorded independently of this project's probe.
  */
 import { Machine, type MachineConfig } from "../../emulator/machine.ts";
 import { resolveHost } from "../../emulator/hosts/loader.ts";
@@ -56,7 +57,7 @@ export const HOST_ID_ROWS: { name: string; encoding: number; value: bigint }[] =
   },
 );
 
-/** QEMU virt (research/emulator.md §2.3, QEMU 7.2.22): GICD_IIDR 0x43b, PSCI 1.1, 256 INTIDs
+/** QEMU virt (QEMU 7.2.22, hw/intc/arm_gicv3_dist.c and target/arm/psci.c): GICD_IIDR 0x43b, PSCI 1.1, 256 INTIDs
  * on GICv3 (GICD_TYPER.ITLinesNumber 7); GICv2 gets num-irq NUM_IRQS + 32 = 288 (hw/arm/virt.c). */
 const QEMU_VIRT = { gicdIidr: 0x43b, psci: 0x1_0001n, nrIrqsV3: 256, nrIrqsV2: 288 };
 

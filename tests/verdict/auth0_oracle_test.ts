@@ -1,6 +1,6 @@
 /**
  * Second oracle: @auth0/cose (test dependency only). Importing it registers cbor-x extensions for
- * tags 16–18 and 96–98 process-wide (research/ecosystem.md §2.2), after which every cbor-x
+ * tags 16–18 and 96–98 process-wide (its src/cbor.ts calls cbor-x addExtension), after which every cbor-x
  * decoder in this process turns tag 18 into a library object. So this file:
  * - is its own test module: `deno test` (with or without --parallel) runs each test file in
  *   its own isolate with its own module instances, so other files never see the mutation
