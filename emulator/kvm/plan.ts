@@ -1,6 +1,7 @@
 /**
- * Turns a snapshot into the ordered operations a VMM performs to restore it (research
- * kvm-arm64-facts.md §7.3 for the documented order; flavours.ts for each VMM's own).
+ * Turns a snapshot into the ordered operations a VMM performs to restore it (the order
+ * Documentation/virt/kvm/devices/arm-vgic-v3.rst and api.rst document; flavours.ts for each
+ * VMM's own).
  */
 import { COPROC, regCoproc, SVE_VLS, sysregEncoding } from "../../snapshots/kvm/ids.ts";
 import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";

@@ -83,7 +83,7 @@ const INVARIANT_OR_ID = new Set(["MIDR_EL1", "REVIDR_EL1", "AIDR_EL1", "CTR_EL0"
 
 const ENOENT_SRC: FactSource = {
   cite:
-    "sys_regs.c kvm_arm_sys_reg_set_reg returns -ENOENT for unlisted or hidden registers; a real Debian 6.1.176 returned ENOENT for CNTP_CTL_EL0 (research kvm-arm64-facts.md §4)",
+    "sys_regs.c kvm_arm_sys_reg_set_reg returns -ENOENT for unlisted or hidden registers; a real Debian 6.1.176 returned ENOENT for CNTP_CTL_EL0 (tests/fixtures/oracle/)",
   confidence: "I",
 };
 
