@@ -25,6 +25,10 @@ export interface Limits {
   maxConcurrent: number;
   /** Snapshots and targets named by one webhook delivery (422). */
   maxHookPairs: number;
+  /** Ledger listings served at once; the next caller gets 429 with Retry-After. */
+  maxListings: number;
+  /** V8 heap cap of the worker that runs one request's parse and check, in MiB (503 when hit). */
+  workerHeapMb: number;
 }
 
 export interface Config {
@@ -75,6 +79,17 @@ export const ENV_VARS: readonly VarRow[] = [
     name: "ROLLSAFE_MAX_HOOK_PAIRS",
     default: "32",
     meaning: "snapshot × target pairs one webhook delivery may request (422)",
+  },
+  {
+    name: "ROLLSAFE_MAX_LISTINGS",
+    default: "16",
+    meaning: "ledger listings served at once; more get 429 with Retry-After",
+  },
+  {
+    name: "ROLLSAFE_WORKER_HEAP_MB",
+    default: "512",
+    meaning: "V8 heap cap in MiB of the worker that parses and checks one request; a request " +
+      "that reaches it ends its own worker and gets 503",
   },
   {
     name: "ROLLSAFE_API_TOKEN_SHA256",
@@ -171,6 +186,8 @@ export function loadConfig(env: EnvLookup = (n) => Deno.env.get(n)): Config {
       timeBudgetMs: positiveInt(get, "ROLLSAFE_TIME_BUDGET_MS"),
       maxConcurrent: positiveInt(get, "ROLLSAFE_MAX_CONCURRENT"),
       maxHookPairs: positiveInt(get, "ROLLSAFE_MAX_HOOK_PAIRS"),
+      maxListings: positiveInt(get, "ROLLSAFE_MAX_LISTINGS"),
+      workerHeapMb: positiveInt(get, "ROLLSAFE_WORKER_HEAP_MB"),
     },
     tokenHashes: tokens === undefined
       ? []

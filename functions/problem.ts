@@ -114,6 +114,13 @@ export const PROBLEMS = {
     title: "Internal error",
     description: "A bug in rollsafe; the request id in the body identifies it in the logs.",
   },
+  "worker-lost": {
+    status: 503,
+    title: "The request's worker died",
+    description: "The worker thread running this request's parse and check stopped (its heap " +
+      "cap, ROLLSAFE_WORKER_HEAP_MB, was reached, or it crashed). Only this request failed; " +
+      "a smaller input, or a retry, may succeed.",
+  },
   "ledger-unavailable": {
     status: 503,
     title: "Ledger unavailable",

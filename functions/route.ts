@@ -7,7 +7,11 @@
 import type { Context, Hono } from "hono";
 import { requireBearer } from "./auth.ts";
 import { Problem, PROBLEMS, type ProblemType } from "./problem.ts";
+import { quote } from "./quote.ts";
 import type { Services } from "./services.ts";
+
+/** A target id: <profile>[+<variant>…]@<host>. */
+export const TARGET_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._+@:-]{0,127}$";
 
 /** A JSON Schema (OpenAPI 3.1 dialect) fragment. */
 export type Schema = Record<string, unknown>;
@@ -49,8 +53,10 @@ export interface RouteDef {
   tag: string;
   /** Requires a bearer token when the service has tokens configured. */
   auth?: boolean;
-  /** Spends emulator CPU: counts toward ROLLSAFE_MAX_CONCURRENT. */
+  /** Parses an upload or spends emulator CPU: counts toward ROLLSAFE_MAX_CONCURRENT. */
   costly?: boolean;
+  /** Reads a ledger listing: counts toward ROLLSAFE_MAX_LISTINGS. */
+  listing?: boolean;
   params?: Param[];
   body?: Media & { required: boolean };
   /** Success responses by status. */
@@ -75,7 +81,7 @@ function checkValue(p: Param, v: string): void {
   if (p.pattern !== undefined && !new RegExp(p.pattern).test(v)) {
     throw new Problem(
       "bad-request",
-      `${p.in} parameter ${p.name}: ${JSON.stringify(v.slice(0, 80))} does not match ${p.pattern}`,
+      `${p.in} parameter ${p.name}: ${quote(v)} does not match ${p.pattern}`,
     );
   }
 }
@@ -109,11 +115,43 @@ function parseParams(def: RouteDef, c: Context): RouteRequest {
   return { c, path, query };
 }
 
-/** Adds every row to the app: parameter checks, auth and the concurrency cap around handlers. */
+/** Admission control: at most `max` handlers inside at once; the next caller gets a 429. */
+export class Gate {
+  #inside = 0;
+  constructor(readonly max: number, readonly what: string, readonly knob: string) {}
+
+  get inside(): number {
+    return this.#inside;
+  }
+
+  /** Takes a place or throws 429 too-busy; the returned function gives it back (once). */
+  enter(): () => void {
+    if (this.#inside >= this.max) {
+      throw new Problem(
+        "too-busy",
+        `${this.#inside} ${this.what} are in flight and ${this.knob} is ${this.max}`,
+        {},
+        { "retry-after": "1" },
+      );
+    }
+    this.#inside++;
+    let left = false;
+    return () => {
+      if (!left) this.#inside--;
+      left = true;
+    };
+  }
+}
+
+/** Adds every row to the app: parameter checks, auth and admission control around handlers. */
 export function register(app: Hono, routes: readonly RouteDef[], s: Services): void {
+  const listings = new Gate(s.config.limits.maxListings, "listings", "ROLLSAFE_MAX_LISTINGS");
   for (const def of routes) {
     for (const t of def.problems) {
       if (!(t in PROBLEMS)) throw new Error(`${def.operationId}: unknown problem type ${t}`);
+    }
+    if ((def.costly || def.listing) && !def.problems.includes("too-busy")) {
+      throw new Error(`${def.operationId}: admitted routes must list the too-busy problem`);
     }
     app.on(def.method.toUpperCase(), honoPath(def.path), async (c) => {
       // Authentication first: a caller without a token learns nothing about the parameters.
@@ -121,12 +159,11 @@ export function register(app: Hono, routes: readonly RouteDef[], s: Services): v
         await requireBearer(c.req.header("authorization") ?? null, s.config.tokenHashes);
       }
       const req = parseParams(def, c);
-      if (!def.costly) return await def.handle(req, s);
-      const release = s.admit();
+      const release = def.costly ? s.admit() : def.listing ? listings.enter() : undefined;
       try {
         return await def.handle(req, s);
       } finally {
-        release();
+        release?.();
       }
     });
   }

@@ -11,6 +11,7 @@
  */
 import { Problem } from "../problem.ts";
 import { SHA256_HEX } from "../ledger/mod.ts";
+import { TARGET_PATTERN } from "../route.ts";
 
 export interface HookRequest {
   /** JSON path of the request object in the delivery, for error messages. */
@@ -21,7 +22,7 @@ export interface HookRequest {
   nonce?: string;
 }
 
-const TARGET = /^[A-Za-z0-9][A-Za-z0-9._+@:-]{0,127}$/;
+const TARGET = new RegExp(TARGET_PATTERN);
 const VMM = /^[a-z0-9-]{1,32}$/;
 
 function bad(where: string, why: string): never {

@@ -40,17 +40,55 @@ export interface Ledger {
   /** Stores a snapshot once; true if it was new. */
   putSnapshot(s: StoredSnapshot): Promise<boolean>;
   getSnapshot(sha256: string): Promise<StoredSnapshot | undefined>;
+  /** Whether a snapshot is stored, without reading its bytes. */
+  hasSnapshot(sha256: string): Promise<boolean>;
   /** Stores a verdict once (by its digest) and indexes it by snapshot and target; true if new. */
   putVerdict(v: VerdictRecord): Promise<boolean>;
-  /** Verdicts for a snapshot, oldest first; optionally only those covering `target`. */
-  verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]>;
   /**
-   * Claims a webhook delivery id for `source` ("github", "standard"); false if it was claimed
-   * before, i.e. this delivery is a replay.
+   * Verdicts for a snapshot, oldest first; optionally only those covering `target`. At most
+   * `page.limit` (default and cap MAX_PAGE) rows, starting after the verdict whose digest is
+   * `page.after` (the cursor: the last digest of the previous page). An unknown cursor lists
+   * nothing rather than everything.
+   */
+  verdicts(snapshot: string, target?: string, page?: Page): Promise<VerdictRecord[]>;
+  /**
+   * Records a webhook delivery id for `source` ("github", "standard") as processed; false if it
+   * was recorded before, i.e. this delivery is a replay.
    */
   claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean>;
+  /**
+   * Takes the right to run a delivery: "done" if it was processed before, "busy" while another
+   * run holds an unexpired lease on it, else "leased" with the token that ends the lease. A
+   * lease left by a run that died (process killed) expires after `seconds`, so the sender's
+   * retry runs then.
+   */
+  leaseDelivery(source: string, id: string, now: number, seconds: number): Promise<Lease>;
+  /**
+   * Ends a lease. `done`: the run's verdicts are recorded, so the delivery is recorded as
+   * processed (claimDelivery) in the same transaction; otherwise the lease is dropped and the
+   * sender's retry runs.
+   */
+  endLease(source: string, id: string, token: string, done: boolean, now: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A page of a listing: the cursor (the digest of the last row seen) and the page size. */
+export interface Page {
+  after?: string;
+  limit?: number;
+}
+
+/** Largest page a listing returns, whatever the caller asks. */
+export const MAX_PAGE = 100;
+
+export function pageLimit(page?: Page): number {
+  return Math.max(1, Math.min(MAX_PAGE, Math.floor(page?.limit ?? MAX_PAGE)));
+}
+
+export type Lease =
+  | { state: "leased"; token: string }
+  | { state: "done" }
+  | { state: "busy"; until: number };
 
 /** The store failed (connection lost, disk full, locked): the service answers 503, not 500. */
 export class LedgerError extends Error {

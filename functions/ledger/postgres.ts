@@ -5,7 +5,15 @@
  * once against one database do not race on CREATE TABLE.
  */
 import postgres from "postgres";
-import { guard, type Ledger, type StoredSnapshot, type VerdictRecord } from "./mod.ts";
+import {
+  guard,
+  type Lease,
+  type Ledger,
+  type Page,
+  pageLimit,
+  type StoredSnapshot,
+  type VerdictRecord,
+} from "./mod.ts";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rollsafe_snapshots (
@@ -30,6 +38,12 @@ const SCHEMA = [
     source TEXT NOT NULL,
     id TEXT NOT NULL,
     received_at BIGINT NOT NULL,
+    PRIMARY KEY (source, id))`,
+  `CREATE TABLE IF NOT EXISTS rollsafe_delivery_leases (
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
     PRIMARY KEY (source, id))`,
 ];
 
@@ -112,6 +126,13 @@ export class PostgresLedger implements Ledger {
     });
   }
 
+  hasSnapshot(sha256: string): Promise<boolean> {
+    return guard(this.describe, "reading a snapshot", async () => {
+      const r = await this.#sql`SELECT 1 FROM rollsafe_snapshots WHERE sha256 = ${sha256}`;
+      return r.length > 0;
+    });
+  }
+
   putVerdict(v: VerdictRecord): Promise<boolean> {
     return guard(this.describe, "storing a verdict", async () => {
       return await this.#sql.begin(async (tx) => {
@@ -129,16 +150,23 @@ export class PostgresLedger implements Ledger {
     });
   }
 
-  verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
+  verdicts(snapshot: string, target?: string, page?: Page): Promise<VerdictRecord[]> {
     return guard(this.describe, "listing verdicts", async () => {
+      const limit = pageLimit(page);
+      // The cursor is a verdict digest; an unknown one gives NULL and `seq > NULL` lists nothing.
+      const after = page?.after === undefined
+        ? this.#sql`0`
+        : this.#sql`(SELECT seq FROM rollsafe_verdicts
+                     WHERE sha256 = ${page.after} AND snapshot = ${snapshot})`;
       const rows = target === undefined
         ? await this.#sql<VerdictRow[]>`
           SELECT sha256, snapshot, targets, status, issued_at, cose FROM rollsafe_verdicts
-          WHERE snapshot = ${snapshot} ORDER BY seq`
+          WHERE snapshot = ${snapshot} AND seq > ${after} ORDER BY seq LIMIT ${limit}`
         : await this.#sql<VerdictRow[]>`
           SELECT v.sha256, v.snapshot, v.targets, v.status, v.issued_at, v.cose
           FROM rollsafe_verdicts v JOIN rollsafe_verdict_targets t ON t.verdict = v.sha256
-          WHERE t.snapshot = ${snapshot} AND t.target = ${target} ORDER BY v.seq`;
+          WHERE t.snapshot = ${snapshot} AND t.target = ${target} AND v.seq > ${after}
+          ORDER BY v.seq LIMIT ${limit}`;
       return rows.map(toRecord);
     });
   }
@@ -150,6 +178,56 @@ export class PostgresLedger implements Ledger {
         VALUES (${source}, ${id}, ${receivedAt}) ON CONFLICT DO NOTHING`;
       return r.count === 1;
     });
+  }
+
+  leaseDelivery(source: string, id: string, now: number, seconds: number): Promise<Lease> {
+    return guard(this.describe, "leasing a delivery", async () => {
+      return await this.#sql.begin(async (tx): Promise<Lease> => {
+        // Lease first, then look for a finished run: endLease records "done" before it drops
+        // the lease, so a lease won after that commit always sees the finished run.
+        const token = crypto.randomUUID();
+        const won = await tx`
+          INSERT INTO rollsafe_delivery_leases (source, id, token, expires_at)
+          VALUES (${source}, ${id}, ${token}, ${now + seconds})
+          ON CONFLICT (source, id) DO UPDATE SET token = EXCLUDED.token,
+            expires_at = EXCLUDED.expires_at
+          WHERE rollsafe_delivery_leases.expires_at <= ${now}
+          RETURNING token`;
+        const done = await tx`
+          SELECT 1 FROM rollsafe_deliveries WHERE source = ${source} AND id = ${id}`;
+        if (done.length > 0) {
+          if (won.length > 0) {
+            await tx`DELETE FROM rollsafe_delivery_leases
+                     WHERE source = ${source} AND id = ${id} AND token = ${token}`;
+          }
+          return { state: "done" };
+        }
+        if (won.length === 0) {
+          const [held] = await tx<{ expires_at: string }[]>`
+            SELECT expires_at FROM rollsafe_delivery_leases
+            WHERE source = ${source} AND id = ${id}`;
+          return { state: "busy", until: Number(held?.expires_at ?? now) };
+        }
+        return { state: "leased", token };
+      });
+    });
+  }
+
+  endLease(source: string, id: string, token: string, done: boolean, now: number): Promise<void> {
+    return guard(
+      this.describe,
+      done ? "recording a delivery" : "releasing a delivery",
+      async () => {
+        await this.#sql.begin(async (tx) => {
+          if (done) {
+            await tx`INSERT INTO rollsafe_deliveries (source, id, received_at)
+                   VALUES (${source}, ${id}, ${now}) ON CONFLICT DO NOTHING`;
+          }
+          await tx`DELETE FROM rollsafe_delivery_leases
+                 WHERE source = ${source} AND id = ${id} AND token = ${token}`;
+        });
+      },
+    );
   }
 
   async close(): Promise<void> {

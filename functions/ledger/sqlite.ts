@@ -6,7 +6,15 @@
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { guard, type Ledger, type StoredSnapshot, type VerdictRecord } from "./mod.ts";
+import {
+  guard,
+  type Lease,
+  type Ledger,
+  type Page,
+  pageLimit,
+  type StoredSnapshot,
+  type VerdictRecord,
+} from "./mod.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -36,6 +44,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
   received_at INTEGER NOT NULL,
   PRIMARY KEY (source, id)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS delivery_leases (
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (source, id)
+) STRICT;
 `;
 
 interface VerdictRow {
@@ -58,22 +73,40 @@ function toRecord(r: VerdictRow): VerdictRecord {
   };
 }
 
+/** The node:sqlite error's code without its text, which may quote the file's path. */
+function openFailure(what: string, e: unknown): Error {
+  const code = (e as { code?: unknown }).code;
+  return new Error(`${what} failed${typeof code === "string" ? ` (${code})` : ""}`);
+}
+
 export class SqliteLedger implements Ledger {
+  /** What clients may see (/healthz): the store, never its file-system path. */
   readonly describe: string;
+  /** For the operator's log (LedgerError.store): the path too. */
+  #where: string;
   #db: DatabaseSync;
 
   constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.#db = new DatabaseSync(path);
-    // WAL lets readers proceed while a verdict is written; busy_timeout covers two processes
-    // (e.g. `deno serve --parallel` workers) writing the same file.
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
-    this.#db.exec(SCHEMA);
-    this.describe = `sqlite ${path}`;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw openFailure("creating the ledger directory", e);
+    }
+    try {
+      this.#db = new DatabaseSync(path);
+      // WAL lets readers proceed while a verdict is written; busy_timeout covers two processes
+      // (e.g. `deno serve --parallel` workers) writing the same file.
+      this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
+      this.#db.exec(SCHEMA);
+    } catch (e) {
+      throw openFailure("opening the ledger file", e);
+    }
+    this.describe = path === ":memory:" ? "sqlite (in memory)" : "sqlite (file)";
+    this.#where = `sqlite ${path}`;
   }
 
   putSnapshot(s: StoredSnapshot): Promise<boolean> {
-    return guard(this.describe, "storing a snapshot", () => {
+    return guard(this.#where, "storing a snapshot", () => {
       const r = this.#db.prepare(
         "INSERT INTO snapshots (sha256, content_type, bytes, stored_at) VALUES (?, ?, ?, ?) " +
           "ON CONFLICT DO NOTHING",
@@ -83,7 +116,15 @@ export class SqliteLedger implements Ledger {
   }
 
   getSnapshot(sha256: string): Promise<StoredSnapshot | undefined> {
-    return guard(this.describe, "reading a snapshot", () => this.#getSnapshot(sha256));
+    return guard(this.#where, "reading a snapshot", () => this.#getSnapshot(sha256));
+  }
+
+  hasSnapshot(sha256: string): Promise<boolean> {
+    return guard(
+      this.#where,
+      "reading a snapshot",
+      () => this.#db.prepare("SELECT 1 FROM snapshots WHERE sha256 = ?").get(sha256) !== undefined,
+    );
   }
 
   #getSnapshot(sha256: string): StoredSnapshot | undefined {
@@ -101,7 +142,7 @@ export class SqliteLedger implements Ledger {
   }
 
   putVerdict(v: VerdictRecord): Promise<boolean> {
-    return guard(this.describe, "storing a verdict", () => this.#putVerdict(v));
+    return guard(this.#where, "storing a verdict", () => this.#putVerdict(v));
   }
 
   #putVerdict(v: VerdictRecord): boolean {
@@ -125,30 +166,92 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  verdicts(snapshot: string, target?: string): Promise<VerdictRecord[]> {
-    return guard(this.describe, "listing verdicts", () => this.#verdicts(snapshot, target));
+  verdicts(snapshot: string, target?: string, page?: Page): Promise<VerdictRecord[]> {
+    return guard(this.#where, "listing verdicts", () => this.#verdicts(snapshot, target, page));
   }
 
-  #verdicts(snapshot: string, target?: string): VerdictRecord[] {
+  #verdicts(snapshot: string, target: string | undefined, page: Page | undefined): VerdictRecord[] {
+    // The cursor is a verdict digest; its seq (UNIQUE index) is where the page starts. An
+    // unknown cursor gives NULL, and `seq > NULL` selects nothing.
+    const after = page?.after === undefined
+      ? "0"
+      : "(SELECT seq FROM verdicts WHERE sha256 = ? AND snapshot = ?)";
+    const cursor = page?.after === undefined ? [] : [page.after, snapshot];
+    const limit = pageLimit(page);
     const rows = target === undefined
       ? this.#db.prepare(
         "SELECT sha256, snapshot, targets, status, issued_at, cose FROM verdicts " +
-          "WHERE snapshot = ? ORDER BY seq",
-      ).all(snapshot)
+          `WHERE snapshot = ? AND seq > ${after} ORDER BY seq LIMIT ?`,
+      ).all(snapshot, ...cursor, limit)
       : this.#db.prepare(
         "SELECT v.sha256, v.snapshot, v.targets, v.status, v.issued_at, v.cose " +
           "FROM verdicts v JOIN verdict_targets t ON t.verdict = v.sha256 " +
-          "WHERE t.snapshot = ? AND t.target = ? ORDER BY v.seq",
-      ).all(snapshot, target);
+          `WHERE t.snapshot = ? AND t.target = ? AND v.seq > ${after} ORDER BY v.seq LIMIT ?`,
+      ).all(snapshot, target, ...cursor, limit);
     return (rows as unknown as VerdictRow[]).map(toRecord);
   }
 
   claimDelivery(source: string, id: string, receivedAt: number): Promise<boolean> {
-    return guard(this.describe, "claiming a delivery", () => {
+    return guard(this.#where, "claiming a delivery", () => {
       const r = this.#db.prepare(
         "INSERT INTO deliveries (source, id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
       ).run(source, id, receivedAt);
       return Number(r.changes) === 1;
+    });
+  }
+
+  leaseDelivery(source: string, id: string, now: number, seconds: number): Promise<Lease> {
+    return guard(this.#where, "leasing a delivery", () => {
+      const db = this.#db;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const lease = this.#lease(source, id, now, seconds);
+        db.exec("COMMIT");
+        return lease;
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
+    });
+  }
+
+  #lease(source: string, id: string, now: number, seconds: number): Lease {
+    const db = this.#db;
+    const done = db.prepare("SELECT 1 FROM deliveries WHERE source = ? AND id = ?").get(source, id);
+    if (done !== undefined) return { state: "done" };
+    const held = db.prepare(
+      "SELECT expires_at FROM delivery_leases WHERE source = ? AND id = ?",
+    ).get(source, id) as { expires_at: number } | undefined;
+    if (held !== undefined && Number(held.expires_at) > now) {
+      return { state: "busy", until: Number(held.expires_at) };
+    }
+    const token = crypto.randomUUID();
+    db.prepare(
+      "INSERT INTO delivery_leases (source, id, token, expires_at) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (source, id) DO UPDATE SET token = excluded.token, " +
+        "expires_at = excluded.expires_at",
+    ).run(source, id, token, now + seconds);
+    return { state: "leased", token };
+  }
+
+  endLease(source: string, id: string, token: string, done: boolean, now: number): Promise<void> {
+    return guard(this.#where, done ? "recording a delivery" : "releasing a delivery", () => {
+      const db = this.#db;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        if (done) {
+          db.prepare(
+            "INSERT INTO deliveries (source, id, received_at) VALUES (?, ?, ?) " +
+              "ON CONFLICT DO NOTHING",
+          ).run(source, id, now);
+        }
+        db.prepare("DELETE FROM delivery_leases WHERE source = ? AND id = ? AND token = ?")
+          .run(source, id, token);
+        db.exec("COMMIT");
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
     });
   }
 

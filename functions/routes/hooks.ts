@@ -1,9 +1,10 @@
 /**
  * CI webhook receivers. Order matters and is the same for both: read the body under the byte
  * cap, verify the signature over those raw bytes (nothing is parsed before), parse the request,
- * check every named snapshot is in the ledger, claim the delivery id (a replay is a 409), then
- * validate each snapshot against the targets, record the verdicts and answer with a summary a
- * CI step can gate on.
+ * check every named snapshot is in the ledger, lease the delivery id (a processed one, or one
+ * being run now, is a 409), validate each snapshot against the targets, record the verdicts, and
+ * only then record the delivery as processed and answer with a summary a CI step can gate on. A
+ * run that fails leaves the delivery unprocessed, so the sender's retry runs it.
  */
 import { readCapped } from "../body.ts";
 import { verifyGithub } from "../hooks/github.ts";
@@ -14,10 +15,12 @@ import {
   standardRequest,
 } from "../hooks/request.ts";
 import { verifyStandard } from "../hooks/standard.ts";
-import { checkTargets, issueVerdict, vmmOf } from "../pipeline.ts";
+import { checkTargets, vmmOf } from "../pipeline.ts";
+import { offload } from "../offload.ts";
 import { Problem } from "../problem.ts";
 import type { RouteDef } from "../route.ts";
 import type { Services } from "../services.ts";
+import type { StoredSnapshot } from "../ledger/mod.ts";
 
 type Status = "pass" | "warn" | "fail";
 const RANK: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
@@ -47,45 +50,73 @@ async function run(s: Services, source: string, delivery: string, req: HookReque
     }
     stored.push(snap);
   }
-  // Admission before the claim: a 429 leaves the delivery unclaimed, so its retry runs.
+  // Admission before the lease: a 429 leaves the delivery free, so its retry runs.
   const release = s.admit();
+  const clock = () => Math.floor(s.now().getTime() / 1000);
   try {
-    const now = Math.floor(s.now().getTime() / 1000);
-    if (!(await ledger.claimDelivery(source, delivery, now))) {
+    // The lease outlives the longest run this delivery may take; a run that dies with the
+    // process leaves a lease that expires, and the sender's retry runs then.
+    const seconds = Math.ceil(stored.length * s.config.limits.timeBudgetMs / 1000) + 60;
+    const lease = await ledger.leaseDelivery(source, delivery, clock(), seconds);
+    if (lease.state !== "leased") {
       throw new Problem(
         "replayed-delivery",
-        `${source} delivery ${delivery} was processed before`,
+        lease.state === "done"
+          ? `${source} delivery ${delivery} was processed before`
+          : `${source} delivery ${delivery} is being processed now (lease until ${lease.until})`,
         { delivery },
+        lease.state === "busy" ? { "retry-after": String(Math.max(1, lease.until - clock())) } : {},
       );
     }
-    let status: Status = "pass";
-    const results = [];
-    for (const snap of stored) {
-      const issued = await issueVerdict(s, {
-        bytes: snap.bytes,
-        contentType: snap.contentType || undefined,
-        targets: req.targets,
-        vmm: req.vmm,
-        nonce: req.nonce,
-      });
-      const st = issued.verdict.summary.status;
-      if (RANK[st] > RANK[status]) status = st;
-      results.push({
-        snapshot: snap.sha256,
-        status: st,
-        verdict: issued.sha256,
-        targets: issued.verdict.targets.map((t) => ({
-          id: t.id,
-          status: t.status,
-          restorable: t.restorable,
-        })),
-        ledger: `/v1/verdicts/${snap.sha256}`,
+    // Recorded as processed only once every verdict of the run is in the ledger; any failure
+    // before that drops the lease, so the sender's retry runs the check.
+    let done = false;
+    try {
+      const response = await checkAll(s, delivery, req, stored);
+      done = true;
+      return response;
+    } finally {
+      await ledger.endLease(source, delivery, lease.token, done, clock()).catch((e) => {
+        if (done) throw e; // not recorded as done: the client must not see success
+        console.error(`rollsafe: ${source} delivery ${delivery}: releasing its lease:`, e);
       });
     }
-    return Response.json({ delivery, status, results });
   } finally {
     release();
   }
+}
+
+async function checkAll(
+  s: Services,
+  delivery: string,
+  req: HookRequest,
+  stored: StoredSnapshot[],
+): Promise<Response> {
+  let status: Status = "pass";
+  const results = [];
+  for (const snap of stored) {
+    const issued = await offload(s, "issue", {
+      bytes: snap.bytes,
+      contentType: snap.contentType || undefined,
+      targets: req.targets,
+      vmm: req.vmm,
+      nonce: req.nonce,
+    });
+    const st = issued.verdict.summary.status;
+    if (RANK[st] > RANK[status]) status = st;
+    results.push({
+      snapshot: snap.sha256,
+      status: st,
+      verdict: issued.sha256,
+      targets: issued.verdict.targets.map((t) => ({
+        id: t.id,
+        status: t.status,
+        restorable: t.restorable,
+      })),
+      ledger: `/v1/verdicts/${snap.sha256}`,
+    });
+  }
+  return Response.json({ delivery, status, results });
 }
 
 const SUMMARY_SCHEMA = {
@@ -111,6 +142,8 @@ const HOOK_PROBLEMS = [
   "source-required",
   "too-busy",
   "not-configured",
+  "worker-lost",
+  "ledger-unavailable",
 ] as const;
 
 export const HOOK_ROUTES: RouteDef[] = [

@@ -6,7 +6,8 @@
 import { COSE_SIGN1_MEDIA_TYPE, verdictToJSON } from "../../verdict/mod.ts";
 import { readCapped } from "../body.ts";
 import { negotiate } from "../negotiate.ts";
-import { checkTargets, issueVerdict, vmmOf } from "../pipeline.ts";
+import { checkTargets, vmmOf } from "../pipeline.ts";
+import { offload } from "../offload.ts";
 import type { RouteDef } from "../route.ts";
 import { formatOf, SNAPSHOT_MEDIA_TYPES } from "../snapshot_input.ts";
 import { isMultipart, parseMultipart } from "../multipart.ts";
@@ -121,7 +122,7 @@ export const VERDICT_ROUTES: RouteDef[] = [{
     const upload = multipart
       ? await parseMultipart(body, contentType!)
       : { bytes: body, contentType, profiles: [], hosts: [] };
-    const issued = await issueVerdict(s, {
+    const issued = await offload(s, "issue", {
       ...upload,
       targets: query.target,
       vmm: query.vmm?.[0],

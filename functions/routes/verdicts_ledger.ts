@@ -5,12 +5,13 @@
 import { encodeDeterministic } from "../../cbor/mod.ts";
 import { decodeVerdict, parseSign1, toHex, verdictToJSON } from "../../verdict/mod.ts";
 import { readCapped } from "../body.ts";
-import type { VerdictRecord } from "../ledger/mod.ts";
+import { MAX_PAGE, SHA256_HEX, type VerdictRecord } from "../ledger/mod.ts";
 import { negotiate } from "../negotiate.ts";
 import { Problem } from "../problem.ts";
 import type { Param, RouteDef } from "../route.ts";
 import type { Services } from "../services.ts";
-import { formatOf, readSnapshot, SNAPSHOT_MEDIA_TYPES } from "../snapshot_input.ts";
+import { offload } from "../offload.ts";
+import { formatOf, SNAPSHOT_MEDIA_TYPES } from "../snapshot_input.ts";
 
 export const DIGEST_PARAM: Param = {
   name: "digest",
@@ -20,7 +21,13 @@ export const DIGEST_PARAM: Param = {
   pattern: "^[0-9a-f]{64}$",
 };
 
-export const TARGET_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._+@:-]{0,127}$";
+/** Page size of a listing when the caller names none. */
+export const DEFAULT_PAGE = 20;
+
+// Defined beside the route rows (a leaf module), so the routes that import it from here do not
+// depend on this module's imports having finished loading.
+import { TARGET_PATTERN } from "../route.ts";
+export { TARGET_PATTERN };
 
 /** Stores the bytes under their digest (insert-once) after checking they import. */
 export async function storeSnapshot(
@@ -28,8 +35,7 @@ export async function storeSnapshot(
   bytes: Uint8Array,
   contentType: string | undefined,
 ): Promise<{ sha256: string; created: boolean }> {
-  const format = formatOf(contentType);
-  await readSnapshot(bytes, format, s.config.limits.maxBodyBytes);
+  await offload(s, "import", { bytes, contentType });
   const sha256 = toHex(
     new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes))),
   );
@@ -71,6 +77,7 @@ export const LEDGER_ROUTES: RouteDef[] = [
       "bytes. Webhook deliveries name snapshots by that digest.",
     tag: "snapshots",
     auth: true,
+    costly: true,
     body: {
       required: true,
       description: "a snapshot in any format rollsafe reads",
@@ -94,6 +101,10 @@ export const LEDGER_ROUTES: RouteDef[] = [
       "payload-too-large",
       "unsupported-media-type",
       "invalid-snapshot",
+      "budget-exceeded",
+      "too-busy",
+      "worker-lost",
+      "ledger-unavailable",
     ],
     handle: async ({ c }, s) => {
       const ct = c.req.header("content-type");
@@ -110,10 +121,14 @@ export const LEDGER_ROUTES: RouteDef[] = [
     method: "get",
     path: "/v1/verdicts/{digest}",
     operationId: "verdictsForSnapshot",
-    summary: "Verdicts issued for a snapshot, from the ledger, oldest first",
+    summary: "Verdicts issued for a snapshot, from the ledger, oldest first, a page at a time",
     description: "JSON by default (each COSE_Sign1 in base64 beside its decoded payload); " +
-      "Accept: application/cbor gives a CBOR array of the COSE_Sign1 messages.",
+      "Accept: application/cbor gives a CBOR array of the COSE_Sign1 messages. At most `limit` " +
+      `verdicts (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}) per page; when more follow, ` +
+      "`next` (and a Link header, rel=next) gives the next page's URL, whose cursor `after` is " +
+      "the last digest of this page.",
     tag: "verdicts",
+    listing: true,
     params: [
       DIGEST_PARAM,
       {
@@ -122,10 +137,22 @@ export const LEDGER_ROUTES: RouteDef[] = [
         description: "only verdicts covering this target id",
         pattern: TARGET_PATTERN,
       },
+      {
+        name: "limit",
+        in: "query",
+        description: `verdicts per page, 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})`,
+        pattern: "^[1-9][0-9]{0,2}$",
+      },
+      {
+        name: "after",
+        in: "query",
+        description: "cursor: the SHA-256 of the last verdict of the previous page",
+        pattern: SHA256_HEX.source,
+      },
     ],
     responses: {
       "200": {
-        description: "the verdicts",
+        description: "one page of the verdicts",
         content: {
           "application/json": {
             type: "object",
@@ -134,27 +161,51 @@ export const LEDGER_ROUTES: RouteDef[] = [
               snapshot: { type: "string" },
               stored: { type: "boolean" },
               verdicts: { type: "array", items: { type: "object" } },
+              next: { type: "string", description: "URL of the next page, when there is one" },
             },
           },
           "application/cbor": { type: "string", format: "binary" },
         },
       },
     },
-    problems: ["bad-request", "not-found", "not-acceptable"],
+    problems: ["bad-request", "not-found", "not-acceptable", "too-busy", "ledger-unavailable"],
     handle: async ({ c, path, query }, s) => {
       const kind = negotiate(c.req.header("accept"), ["application/json", "application/cbor"]);
+      const limit = Number(query.limit?.[0] ?? DEFAULT_PAGE);
+      if (limit > MAX_PAGE) {
+        throw new Problem("bad-request", `query parameter limit: ${limit}; at most ${MAX_PAGE}`);
+      }
+      const target = query.target?.[0];
+      const after = query.after?.[0];
       const ledger = await s.ledger();
-      const rows = await ledger.verdicts(path.digest, query.target?.[0]);
-      const stored = (await ledger.getSnapshot(path.digest)) !== undefined;
-      if (rows.length === 0 && !stored) {
+      // One row more than the page says whether another page follows.
+      const rows = await ledger.verdicts(path.digest, target, { after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const stored = await ledger.hasSnapshot(path.digest);
+      if (page.length === 0 && after === undefined && !stored) {
         throw new Problem("not-found", `no snapshot or verdict with SHA-256 ${path.digest}`);
       }
+      const next = rows.length > limit
+        ? `/v1/verdicts/${path.digest}?` + new URLSearchParams([
+          ...(target === undefined ? [] : [["target", target]]),
+          ["limit", String(limit)],
+          ["after", page[page.length - 1].sha256],
+        ])
+        : undefined;
+      const headers: Record<string, string> = next === undefined
+        ? {}
+        : { link: `<${next}>; rel="next"` };
       if (kind === "application/cbor") {
-        return new Response(encodeDeterministic(rows.map((r) => r.cose)), {
-          headers: { "content-type": "application/cbor" },
+        return new Response(encodeDeterministic(page.map((r) => r.cose)), {
+          headers: { ...headers, "content-type": "application/cbor" },
         });
       }
-      return Response.json({ snapshot: path.digest, stored, verdicts: rows.map(recordJSON) });
+      return Response.json({
+        snapshot: path.digest,
+        stored,
+        verdicts: page.map(recordJSON),
+        ...(next === undefined ? {} : { next }),
+      }, { headers });
     },
   },
 ];

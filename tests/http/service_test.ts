@@ -18,7 +18,9 @@ Deno.test("healthz says the service runs open when no token is configured", asyn
     assertEquals(h.status, "ok");
     assertEquals(h.auth, "open");
     assertStringIncludes(h.warning, "open to anyone");
-    assertStringIncludes(h.ledger, `sqlite ${t.dir}/ledger.sqlite3`);
+    // The store, never its file-system path (issue 18: no paths on unauthenticated endpoints).
+    assertEquals(h.ledger, "sqlite (file)");
+    assert(!JSON.stringify(h).includes(t.dir), "no file-system path in /healthz");
     assertEquals(h.signing.dev_key, false);
     assertEquals(h.limits.maxTargets, 8);
     assertEquals(r.headers.get("x-content-type-options"), "nosniff");
