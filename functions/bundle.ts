@@ -43,7 +43,7 @@ export const nodeBuiltins: esbuild.Plugin = {
  */
 export const WASM_READS: { file: RegExp; read: string }[] = [
   { file: /[\\/]emulator[\\/]machine\.ts$/, read: "Deno.readFile(WASM_URL)" },
-  { file: /[\\/]functions[\\/]engine\.ts$/, read: "Deno.readFile(WASM_FILE_URL)" },
+  { file: /[\\/]app[\\/]engine\.ts$/, read: "Deno.readFile(WASM_FILE_URL)" },
 ];
 const WASM_FILE = "wasm/pkg/rollsafe_emu.wasm";
 
