@@ -357,6 +357,7 @@ Deno.test("error text quotes input escaped and bounded", async () => {
     const r = await t.app.request(`/v1/verdicts/${"0".repeat(64)}?target=%1B%5B2J%E2%80%AEevil`);
     assertEquals(r.status, 400);
     const detail: string = (await r.json()).detail;
+    // deno-lint-ignore no-control-regex
     assert(!/[\x00-\x1f\x7f\u202e]/.test(detail), `raw control characters in ${detail}`);
     assertStringIncludes(detail, "\\x1b[2J\\u{202e}evil");
   } finally {
