@@ -364,3 +364,42 @@ Deno.test("error text quotes input escaped and bounded", async () => {
     await t.close();
   }
 });
+
+function multipart(parts: { name: string; type?: string; body: Uint8Array | string }[]) {
+  const b = "rollsafe-boundary-18";
+  const chunks: (string | Uint8Array)[] = [];
+  for (const p of parts) {
+    chunks.push(`--${b}\r\nContent-Disposition: form-data; name="${p.name}"; filename="x"\r\n`);
+    if (p.type !== undefined) chunks.push(`Content-Type: ${p.type}\r\n`);
+    chunks.push("\r\n", p.body, "\r\n");
+  }
+  chunks.push(`--${b}--\r\n`);
+  return {
+    body: new Blob(chunks.map((c) => typeof c === "string" ? c : new Uint8Array(c))),
+    headers: { "content-type": `multipart/form-data; boundary=${b}` },
+  };
+}
+
+Deno.test("multipart: a snapshot part without its own Content-Type is recognised from its bytes", async () => {
+  const t = await testService();
+  try {
+    const m = multipart([{ name: "snapshot", body: fingerprint }]);
+    const r = await t.app.request(`/v1/verdicts?${T}`, { method: "POST", ...m });
+    assertEquals(r.status, 200, await r.clone().text());
+    await r.body?.cancel();
+    // Bounded: too many parts, a part that never closes.
+    const many = multipart(Array.from({ length: 40 }, () => ({ name: "host", body: "{}" })));
+    const r2 = await t.app.request(`/v1/verdicts?${T}`, { method: "POST", ...many });
+    assertEquals(r2.status, 400);
+    assertStringIncludes((await r2.json()).detail, "more than 33 parts");
+    const open = await t.app.request(`/v1/verdicts?${T}`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=zz" },
+      body: '--zz\r\nContent-Disposition: form-data; name="snapshot"\r\n\r\n' + "x".repeat(1000),
+    });
+    assertEquals(open.status, 400);
+    assertStringIncludes((await open.json()).detail, "no closing boundary");
+  } finally {
+    await t.close();
+  }
+});
