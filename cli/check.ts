@@ -1,18 +1,19 @@
 /**
  * `rollsafe check <snapshot> --target <t> [--target <t2> …] [--vmm <flavour>] [--source <t>]
- *  [--profile-file <f>] [--host-file <f>] [--json] [--problems] [--out verdict.cose]`
+ *  [--profile-file <f>] [--host-file <f>] [--all] [--json] [--out verdict.cose]`
  *
- * Parse arguments → load the snapshot → resolve targets → `validate` (emulator/validate.ts: the
- * restore model, then guest probes on the source and each target for drift and reliance) → render. Exit codes: 0 restorable everywhere
+ * Load the snapshot → resolve targets → `validate` (emulator/validate.ts: the restore model, then
+ * guest probes on the source and each target for drift and reliance) → render (cli/render.ts;
+ * the options are parsed by cli/args.ts). Exit codes: 0 restorable everywhere
  * with nothing above info, 1 restorable with warnings (ignored writes) or drift, 2 not
  * restorable on at least one target, 3 bad input or unknown target.
  */
-import { type Command, EXIT } from "./exit.ts";
-import { one, parseArgs, UsageError } from "./args.ts";
-import { readInput, reportInputError } from "./import.ts";
+import { EXIT } from "./exit.ts";
+import { type CommandSpec, one, type ParsedArgs, UsageError } from "./args.ts";
+import { reportInputError } from "./import.ts";
+import { readInput, writeOutput } from "./io.ts";
+import { exitFor, renderJson, renderText } from "./render.ts";
 import { importSnapshot } from "../snapshots/import/mod.ts";
-import type { Snapshot } from "../snapshots/model.ts";
-import type { OperationResult } from "../emulator/findings.ts";
 import {
   addUserHost,
   addUserProfile,
@@ -35,146 +36,7 @@ import {
 } from "../verdict/mod.ts";
 
 export type { Assessment };
-
-const COMPONENT_TITLE: Record<OperationResult["component"], string> = {
-  vm: "VM",
-  vcpu: "vCPU",
-  timer: "timers",
-  firmware: "firmware",
-  vgic: "vGIC",
-  its: "ITS",
-};
-
-function tally(ops: OperationResult[]) {
-  return {
-    ok: ops.filter((o) => o.outcome === "ok").length,
-    ignored: ops.filter((o) => o.outcome === "ignored").length,
-    failed: ops.filter((o) => o.outcome === "failed").length,
-  };
-}
-
-/** Exit code of one assessment. */
-export function exitFor(a: Assessment): number {
-  if (!a.restore.restorable) return EXIT.NOT_RESTORABLE;
-  const warn = a.restore.operations.some((o) => o.outcome === "ignored") ||
-    a.drift.some((d) => d.severity !== "info") || a.reliance.some((r) => r.severity !== "info");
-  return warn ? EXIT.WARN : EXIT.OK;
-}
-
-function renderOp(o: OperationResult): string {
-  const what = o.id ? `${o.id} ${o.name}` : o.attr ? `${o.name} [${o.attr}]` : `${o.op} ${o.name}`;
-  const head = `${
-    o.outcome === "ok" ? "ok     " : o.outcome === "ignored" ? "IGNORED" : "FAILED "
-  } ${o.errno ? o.errno.padEnd(6) : "      "} ${what}${
-    o.value !== undefined ? ` = ${o.value}` : ""
-  }`;
-  const src = o.source ? `\n                 [${o.source.cite}; ${o.source.confidence}]` : "";
-  return `  ${head}\n                 ${o.reason}${o.outcome === "ok" ? "" : src}`;
-}
-
-export function renderText(
-  s: Snapshot,
-  as: Assessment[],
-  source: Assessment | undefined,
-  problemsOnly: boolean,
-  sourceHow?: string,
-): string {
-  const lines: string[] = [];
-  const src = s.source;
-  lines.push(
-    `snapshot: ${s.vcpus.length} vCPU(s)${
-      s.vm.vgic ? `, vGIC ${s.vm.vgic.model}` : ", no vGIC state"
-    }${src?.kernel ? `, captured on kernel ${src.kernel}` : ""}${src?.vmm ? ` by ${src.vmm}` : ""}`,
-  );
-  if (source) {
-    const t = tally(source.restore.operations);
-    lines.push(
-      `source ${source.target.id}: ${
-        source.restore.restorable ? "restorable" : "NOT restorable"
-      } on its own target (${t.failed} failed, ${t.ignored} ignored)${
-        sourceHow ? `; ${sourceHow}` : ""
-      }`,
-    );
-  }
-  for (const a of as) {
-    const r = a.restore;
-    const t = tally(r.operations);
-    lines.push("");
-    lines.push(`target ${a.target.id}`);
-    lines.push(
-      `  profile ${a.target.profile.id}: ${a.target.profile.title} [sha256 ${
-        a.target.profile.digest.slice(0, 16)
-      }…]`,
-    );
-    lines.push(
-      `  host    ${a.target.host.id}: ${a.target.host.title} [sha256 ${
-        a.target.host.digest.slice(0, 16)
-      }…]`,
-    );
-    lines.push(`  VMM     ${r.vmm} (${r.vmmReason})`);
-    const code = exitFor(a);
-    lines.push(
-      `  verdict ${
-        code === EXIT.NOT_RESTORABLE
-          ? "NOT RESTORABLE"
-          : code === EXIT.WARN
-          ? "restorable with warnings"
-          : "restorable"
-      }: ${t.failed} failed, ${t.ignored} ignored, ${t.ok} ok`,
-    );
-    const groups = new Map<string, OperationResult[]>();
-    for (const o of r.operations) {
-      const key = o.vcpu !== undefined &&
-          (o.component === "vcpu" || o.component === "timer" || o.component === "firmware")
-        ? `vCPU ${o.vcpu} ${o.component === "vcpu" ? "registers" : COMPONENT_TITLE[o.component]}`
-        : COMPONENT_TITLE[o.component];
-      groups.set(key, [...(groups.get(key) ?? []), o]);
-    }
-    for (const [g, ops] of groups) {
-      const shown = problemsOnly ? ops.filter((o) => o.outcome !== "ok") : ops;
-      const tt = tally(ops);
-      lines.push(`\n  ${g} (${tt.failed} failed, ${tt.ignored} ignored, ${tt.ok} ok)`);
-      for (const o of shown) lines.push(renderOp(o));
-    }
-    for (const d of a.drift) {
-      lines.push(`  drift ${d.severity}: ${d.what}: ${d.source} → ${d.target}: ${d.explanation}`);
-    }
-    for (const x of a.reliance) lines.push(`  reliance ${x.severity}: ${x.kind}: ${x.explanation}`);
-    for (const n of a.notes) lines.push(`  note: ${n}`);
-  }
-  return lines.join("\n");
-}
-
-export function renderJson(s: Snapshot, as: Assessment[], source: Assessment | undefined) {
-  const one = (a: Assessment) => ({
-    target: a.target.id,
-    profile: {
-      id: a.target.profile.id,
-      digest: a.target.profile.digest,
-      lineage: a.target.profile.lineage,
-    },
-    host: { id: a.target.host.id, digest: a.target.host.digest },
-    vmm: a.restore.vmm,
-    vmmReason: a.restore.vmmReason,
-    restorable: a.restore.restorable,
-    exit: exitFor(a),
-    summary: tally(a.restore.operations),
-    operations: a.restore.operations,
-    drift: a.drift,
-    reliance: a.reliance,
-    notes: a.notes,
-  });
-  return {
-    snapshot: {
-      vcpus: s.vcpus.length,
-      vgic: s.vm.vgic?.model ?? null,
-      kernel: s.source?.kernel ?? null,
-      vmm: s.source?.vmm ?? null,
-    },
-    source: source ? one(source) : null,
-    targets: as.map(one),
-  };
-}
+export { exitFor, renderJson, renderText };
 
 /** Builds, signs (ROLLSAFE_SIGNING_KEY[_FILE], else the development key) and writes the verdict. */
 async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as: Assessment[]) {
@@ -197,12 +59,12 @@ async function writeVerdict(path: string, bytes: Uint8Array, source: Target, as:
     targets: verdictTargets(as),
   }, { now: new Date() });
   const cose = await signVerdict(verdict, await loadSigner());
-  await Deno.writeFile(path, cose);
+  await writeOutput(path, cose, "--out");
 }
 
-function loadUserData(ctx: TargetContext, p: ReturnType<typeof parseArgs>): Promise<void> {
+function loadUserData(ctx: TargetContext, p: ParsedArgs): Promise<void> {
   const read = async (arg: string) =>
-    arg.trimStart().startsWith("{") ? arg : new TextDecoder().decode(await readInput(arg));
+    arg.trimStart().startsWith("{") ? arg : new TextDecoder().decode(await readInput(arg, "file"));
   return (async () => {
     for (const f of p.values.get("profile-file") ?? []) {
       addUserProfile(
@@ -217,33 +79,66 @@ function loadUserData(ctx: TargetContext, p: ReturnType<typeof parseArgs>): Prom
   })();
 }
 
-export const checkCommand: Command = {
-  summary:
-    "predict whether a snapshot restores on target kernels: check <snapshot> --target <profile@host> … [--vmm v] [--source t] [--json]",
-  run: async (args) => {
+export const checkCommand: CommandSpec = {
+  name: "check",
+  summary: "predict whether a snapshot restores on target kernels, and what its guest would see",
+  args: [{
+    name: "<snapshot>",
+    help: "native CBOR snapshot, QEMU migration stream or Firecracker fingerprint (- for stdin)",
+  }],
+  options: [
+    {
+      name: "target",
+      short: "t",
+      value: "profile@host",
+      repeat: true,
+      required: true,
+      help: "a kernel profile (with +variants) and a host CPU, e.g. amzn2023-6.1@neoverse-n1",
+    },
+    {
+      name: "vmm",
+      value: "flavour",
+      choices: FLAVOURS.map((f) => f.id),
+      help: "the VMM that restores (default: the snapshot's, else generic)",
+    },
+    {
+      name: "source",
+      value: "profile@host",
+      help: "where the snapshot was taken (default: named in or recognised from the snapshot)",
+    },
+    {
+      name: "profile-file",
+      value: "file",
+      repeat: true,
+      help: "a kernel profile of your own (JSON)",
+    },
+    { name: "host-file", value: "file", repeat: true, help: "a host of your own (JSON)" },
+    { name: "all", help: "list every operation and info-level finding, not only the problems" },
+    { name: "json", help: "print the assessment as JSON (every operation)" },
+    { name: "no-probes", help: "skip the guest probes (no drift or reliance findings)" },
+    {
+      name: "out",
+      short: "o",
+      value: "verdict.cose",
+      help: "write the signed verdict (COSE_Sign1) there; - for stdout (the report goes to stderr)",
+    },
+  ],
+  examples: [
+    "rollsafe check tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.18host.json -t amzn2023-6.1@neoverse-n1",
+    "rollsafe check vm.snap -t linux-6.1@neoverse-n1 -t linux-6.6@neoverse-n1 --vmm qemu --out verdict.cose",
+    "cat vm.snap | rollsafe check - -t debian-6.12@qemu-max-nested --json",
+  ],
+  notes:
+    "Exit codes: 0 restorable everywhere with nothing above info, 1 restorable with warnings,\n2 not restorable on at least one target, 3 bad input or unknown target, 4 internal error.",
+  run: async (p) => {
     try {
-      const p = parseArgs(args, {
-        values: ["target", "vmm", "source", "profile-file", "host-file", "out"],
-        flags: ["json", "problems", "no-probes"],
-        aliases: { t: "target" },
-      });
       const [input] = p.positionals;
       const targetSpecs = p.values.get("target") ?? [];
-      if (!input || p.positionals.length > 1 || targetSpecs.length === 0) {
-        throw new UsageError(
-          "usage: rollsafe check <snapshot> --target <profile@host> [--target …] [--vmm generic|qemu|firecracker|cloud-hypervisor] [--source <profile@host>] [--profile-file f] [--host-file f] [--json] [--problems] [--no-probes] [--out verdict.cose]",
-        );
-      }
       const vmm = one(p, "vmm");
-      if (vmm !== undefined && !FLAVOURS.some((f) => f.id === vmm)) {
-        throw new UsageError(
-          `unknown VMM flavour "${vmm}" (known: ${FLAVOURS.map((f) => f.id).join(", ")})`,
-        );
-      }
       const ctx = emptyContext();
       await loadUserData(ctx, p);
       const targets = targetSpecs.map((t) => resolveTarget(t, ctx));
-      const bytes = await readInput(input);
+      const bytes = await readInput(input, "snapshot");
       const snapshot = await importSnapshot(bytes);
       const sourceSpec = one(p, "source");
       const v = await validate(snapshot, targets, {
@@ -262,13 +157,15 @@ export const checkCommand: Command = {
           );
         }
         await writeVerdict(out, bytes, source.target, results);
-        console.error(`rollsafe: signed verdict written to ${out}`);
+        if (out !== "-") console.error(`rollsafe: signed verdict written to ${out}`);
       }
+      // With the verdict on stdout, the report goes to stderr.
+      const print = out === "-" ? console.error : console.log;
       if (p.flags.has("json")) {
-        console.log(JSON.stringify(renderJson(snapshot, results, source), null, 2));
-      } else {console.log(
-          renderText(snapshot, results, source, p.flags.has("problems"), v.sourceHow),
-        );}
+        print(JSON.stringify(renderJson(snapshot, results, source), null, 2));
+      } else {
+        print(renderText(snapshot, results, source, p.flags.has("all"), v.sourceHow));
+      }
       return Math.max(EXIT.OK, ...results.map(exitFor));
     } catch (e) {
       if (e instanceof ProfileError) {

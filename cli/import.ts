@@ -2,32 +2,43 @@
  * `rollsafe import <qemu|fc-fingerprint|native> <input> -o <out.cbor>`: converts a VMM's saved
  * state into a native snapshot (deterministic CBOR).
  */
-import { type Command, EXIT } from "./exit.ts";
-import { one, parseArgs, UsageError } from "./args.ts";
+import { EXIT } from "./exit.ts";
+import { type CommandSpec, one, UsageError } from "./args.ts";
+import { readInput, writeOutput } from "./io.ts";
 import { encodeSnapshot, SnapshotError } from "../snapshots/mod.ts";
 import { importSnapshot, INPUT_FORMATS, type InputFormat } from "../snapshots/import/mod.ts";
 
-const USAGE = "usage: rollsafe import <qemu|fc-fingerprint|native> <input> -o <out.cbor>";
+export { readInput };
 
-export const importCommand: Command = {
+export const importCommand: CommandSpec = {
+  name: "import",
   summary: "convert a QEMU stream or Firecracker fingerprint into a native snapshot",
-  run: async (args) => {
+  args: [
+    { name: "<format>", help: "the input's format", choices: INPUT_FORMATS },
+    { name: "<input>", help: "the file to convert (- for stdin)" },
+  ],
+  options: [{
+    name: "out",
+    short: "o",
+    value: "out.cbor",
+    required: true,
+    help: "where to write the native snapshot (- for stdout)",
+  }],
+  examples: [
+    "rollsafe import qemu vm.migration -o vm.cbor",
+    "rollsafe import fc-fingerprint tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.1host.json -o n1.cbor",
+  ],
+  run: async (p) => {
     try {
-      const p = parseArgs(args, { values: ["out"], aliases: { o: "out" } });
       const [format, input] = p.positionals;
-      const out = one(p, "out");
-      if (!format || !input || !out || p.positionals.length > 2) throw new UsageError(USAGE);
-      if (!INPUT_FORMATS.includes(format as InputFormat)) {
-        throw new UsageError(
-          `unknown input format '${format}' (known: ${INPUT_FORMATS.join(", ")})`,
-        );
-      }
+      const out = one(p, "out")!;
       const bytes = await readInput(input);
       const snapshot = await importSnapshot(bytes, { format: format as InputFormat });
       const encoded = encodeSnapshot(snapshot);
-      await Deno.writeFile(out, encoded);
+      await writeOutput(out, encoded, "--out");
       const regs = snapshot.vcpus.reduce((n, v) => n + v.registers.size, 0);
-      console.log(
+      // stdout may carry the snapshot itself
+      (out === "-" ? console.error : console.log)(
         `${out}: ${snapshot.vcpus.length} vCPU(s), ${regs} registers, ${encoded.length} bytes`,
       );
       return EXIT.OK;
@@ -36,14 +47,6 @@ export const importCommand: Command = {
     }
   },
 };
-
-export async function readInput(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-}
 
 /** One line on stderr and exit code 3 for anything the input or the command line got wrong. */
 export function reportInputError(e: unknown): number {

@@ -1,21 +1,26 @@
-/** `rollsafe inspect <snapshot> [--json]`: a readable summary, or the snapshot as JSON. */
-import { type Command, EXIT } from "./exit.ts";
-import { parseArgs, UsageError } from "./args.ts";
+/** `rollsafe inspect <snapshot> [--all] [--json]`: a readable summary, or the snapshot as JSON. */
+import { EXIT } from "./exit.ts";
+import type { CommandSpec } from "./args.ts";
 import { importSnapshot } from "../snapshots/import/mod.ts";
 import { snapshotSummary, snapshotToJson } from "../snapshots/inspect.ts";
-import { readInput, reportInputError } from "./import.ts";
+import { reportInputError } from "./import.ts";
+import { readInput } from "./io.ts";
 
-export const inspectCommand: Command = {
-  summary:
-    "summarise a snapshot (any supported input format); --all lists every register, --json gives data",
-  run: async (args) => {
+export const inspectCommand: CommandSpec = {
+  name: "inspect",
+  summary: "summarise a snapshot in any supported input format",
+  args: [{ name: "<snapshot>", help: "the snapshot file (- for stdin)" }],
+  options: [
+    { name: "all", help: "list every register" },
+    { name: "json", help: "print the whole snapshot as JSON" },
+  ],
+  examples: [
+    "rollsafe inspect snapshots/samples/qemu-virt-gicv3-max-smp2.cbor",
+    "rollsafe inspect tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.1host.json --all",
+  ],
+  run: async (p) => {
     try {
-      const p = parseArgs(args, { flags: ["json", "all"] });
-      const [input] = p.positionals;
-      if (!input || p.positionals.length > 1) {
-        throw new UsageError("usage: rollsafe inspect <snapshot> [--json] [--all]");
-      }
-      const snapshot = await importSnapshot(await readInput(input));
+      const snapshot = await importSnapshot(await readInput(p.positionals[0], "snapshot"));
       console.log(
         p.flags.has("json")
           ? JSON.stringify(snapshotToJson(snapshot), null, 2)

@@ -9,18 +9,23 @@
  * Refuses to write inside the rollsafe repository and never overwrites a file.
  *
  * `rollsafe keygen --export jwks|cose-keyset [--out <file>]`: writes the public keys this
- * deployment trusts and publishes (the configured signer's, then ROLLSAFE_PUBLIC_KEYS(_FILE))
- * as a JWKS (RFC 7517 §5) or a COSE_KeySet (RFC 9052 §7), for verifiers and key rotation.
+ * deployment publishes as a JWKS (RFC 7517 §5) or a COSE_KeySet (RFC 9052 §7), for verifiers and
+ * key rotation: the configured signer's (ROLLSAFE_SIGNING_KEY[_FILE]) if there is one, else the
+ * key `keygen` made last in --dir, then ROLLSAFE_PUBLIC_KEYS(_FILE). The development key is never
+ * exported: a verifier that trusted it would accept verdicts signed on any developer's machine.
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { type Command, EXIT } from "./exit.ts";
+import { EXIT } from "./exit.ts";
+import type { CommandSpec, ParsedArgs } from "./args.ts";
+import { writeOutput } from "./io.ts";
 import {
   configDir,
   deriveKid,
+  envTrustedKeys,
   generateKeyPair,
   insideRepository,
   loadSigner,
+  parsePublicKeys,
   pemEncode,
   publishedKeys,
   toCoseKey,
@@ -28,10 +33,8 @@ import {
   toJwk,
   toJwks,
   toPublicPem,
+  type TrustedKey,
 } from "../verdict/mod.ts";
-
-const USAGE =
-  "usage: rollsafe keygen [--dir <dir>] | rollsafe keygen --export jwks|cose-keyset [--out <file>]";
 
 async function generate(dir: string): Promise<number> {
   if (insideRepository(dir)) {
@@ -63,17 +66,66 @@ async function generate(dir: string): Promise<number> {
     return EXIT.BAD_INPUT;
   }
   console.log(kid);
+  const priv = join(dir, `${kid}.private.pem`);
+  console.error(
+    [
+      "",
+      "next steps:",
+      `  export ROLLSAFE_SIGNING_KEY_FILE=${priv}   # sign verdicts with it (check --out, task start)`,
+      `  rollsafe keygen --export jwks --dir ${dir} --out keys.jwks   # publish the public key`,
+      `  rollsafe verify verdict.cose --snapshot vm.snap --target <profile@host> --key keys.jwks`,
+    ].join("\n"),
+  );
   return EXIT.OK;
 }
 
-async function exportKeys(format: string, out: string | undefined): Promise<number> {
+/** The public key `keygen` wrote last into `dir` (newest `<kid>.public.jwk.json`), if any. */
+async function newestKey(dir: string): Promise<{ key: TrustedKey; path: string } | undefined> {
+  let best: { path: string; mtime: number } | undefined;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !/^[0-9a-f]{32}\.public\.jwk\.json$/.test(e.name)) continue;
+      const path = join(dir, e.name);
+      const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+      if (!best || mtime > best.mtime) best = { path, mtime };
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (!best) return undefined;
+  const [key] = await parsePublicKeys(await Deno.readFile(best.path), best.path);
+  return { key, path: best.path };
+}
+
+/** The keys to publish: see the module comment. */
+async function keysToPublish(dir: string): Promise<TrustedKey[]> {
+  if (Deno.env.get("ROLLSAFE_SIGNING_KEY") || Deno.env.get("ROLLSAFE_SIGNING_KEY_FILE")) {
+    return await publishedKeys(await loadSigner());
+  }
+  const made = await newestKey(dir);
+  if (!made) {
+    throw new Error(
+      `no production key to export: none in ${dir} and ROLLSAFE_SIGNING_KEY(_FILE) is not set; run \`rollsafe keygen\` first (the development key is never exported)`,
+    );
+  }
+  console.error(`rollsafe keygen: exporting ${made.key.kid} (${made.path})`);
+  const seen = new Set([made.key.kid]);
+  return [made.key, ...(await envTrustedKeys()).filter((k) => !seen.has(k.kid) && seen.add(k.kid))];
+}
+
+async function exportKeys(
+  format: string,
+  out: string | undefined,
+  dir: string,
+): Promise<number> {
   if (format !== "jwks" && format !== "cose-keyset") {
     console.error(`rollsafe keygen: --export ${format}: expected jwks or cose-keyset`);
     return EXIT.BAD_INPUT;
   }
   let bytes: Uint8Array;
   try {
-    const keys = await publishedKeys(await loadSigner());
+    const keys = await keysToPublish(dir);
     bytes = format === "jwks"
       ? new TextEncoder().encode(JSON.stringify(toJwks(keys), null, 2) + "\n")
       : toCoseKeySet(keys);
@@ -81,40 +133,23 @@ async function exportKeys(format: string, out: string | undefined): Promise<numb
     console.error(`rollsafe keygen: ${(e as Error).message}`);
     return EXIT.BAD_INPUT;
   }
-  if (out === undefined) {
-    await Deno.stdout.write(bytes);
-  } else {
-    try {
-      await Deno.writeFile(out, bytes);
-    } catch (e) {
-      console.error(`rollsafe keygen: cannot write ${out}: ${(e as Error).message}`);
-      return EXIT.BAD_INPUT;
-    }
+  try {
+    await writeOutput(out ?? "-", bytes, "--out");
+  } catch (e) {
+    console.error(`rollsafe keygen: ${(e as Error).message}`);
+    return EXIT.BAD_INPUT;
   }
   return EXIT.OK;
 }
 
-async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: { dir: { type: "string" }, export: { type: "string" }, out: { type: "string" } },
-    }));
-  } catch (e) {
-    console.error(`rollsafe keygen: ${(e as Error).message}\n${USAGE}`);
-    return EXIT.BAD_INPUT;
-  }
-  if (values.export !== undefined) {
-    if (values.dir !== undefined) {
-      console.error(`rollsafe keygen: --dir does not apply to --export\n${USAGE}`);
-      return EXIT.BAD_INPUT;
-    }
-    return await exportKeys(values.export, values.out);
-  }
-  if (values.out !== undefined) {
-    console.error(`rollsafe keygen: --out applies to --export only\n${USAGE}`);
+async function run(p: ParsedArgs): Promise<number> {
+  const values = {
+    dir: p.values.get("dir")?.[0],
+    export: p.values.get("export")?.[0],
+    out: p.values.get("out")?.[0],
+  };
+  if (values.export === undefined && values.out !== undefined) {
+    console.error(`rollsafe keygen: --out applies to --export only`);
     return EXIT.BAD_INPUT;
   }
   let dir: string;
@@ -124,10 +159,26 @@ async function run(args: string[]): Promise<number> {
     console.error(`rollsafe keygen: ${(e as Error).message}`);
     return EXIT.BAD_INPUT;
   }
+  if (values.export !== undefined) return await exportKeys(values.export, values.out, dir);
   return await generate(dir);
 }
 
-export const keygenCommand: Command = {
-  summary: "make a production signing key pair, or export the trusted public keys",
+export const keygenCommand: CommandSpec = {
+  name: "keygen",
+  summary: "make a production signing key pair, or export the public keys to publish",
+  options: [
+    {
+      name: "dir",
+      value: "dir",
+      help: "where the key files are written / looked up (default <config dir>/keys)",
+    },
+    { name: "export", value: "jwks|cose-keyset", help: "write the public keys to publish instead" },
+    { name: "out", short: "o", value: "file", help: "with --export: the file (default stdout)" },
+  ],
+  examples: [
+    "rollsafe keygen",
+    "rollsafe keygen --export jwks --out keys.jwks",
+    "rollsafe keygen --dir /etc/rollsafe/keys && rollsafe keygen --export cose-keyset --dir /etc/rollsafe/keys -o keys.cose",
+  ],
   run,
 };

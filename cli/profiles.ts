@@ -3,8 +3,8 @@
  * the kernel profiles, variants and hosts, one profile's facts with their citations, and the
  * explained differences between two targets (ending with `unexplained: N`).
  */
-import { type Command, EXIT } from "./exit.ts";
-import { one, parseArgs, UsageError } from "./args.ts";
+import { EXIT } from "./exit.ts";
+import { type CommandSpec, one, type OptionSpec, type ParsedArgs, UsageError } from "./args.ts";
 import {
   builtinProfileIds,
   profileFile,
@@ -62,107 +62,167 @@ const FEATURES: Record<string, number> = {
   "ptrauth-generic": VCPU_FEATURE.PTRAUTH_GENERIC,
 };
 
-export const profilesCommand: Command = {
-  summary: "kernel profiles and hosts: profiles list | show <id> | diff <a@host> <b@host> [--json]",
-  run: (args) => {
-    try {
-      const p = parseArgs(args, {
-        values: ["features", "profile-file", "host-file"],
-        flags: ["json"],
-      });
-      const [sub, ...rest] = p.positionals;
-      const ctx = emptyContext();
-      for (const f of p.values.get("profile-file") ?? []) {
-        addUserProfile(
-          ctx,
-          f.trimStart().startsWith("{") ? f : Deno.readTextFileSync(f),
-          f.trimStart().startsWith("{") ? "--profile-file (inline)" : f,
-        );
-      }
-      for (const f of p.values.get("host-file") ?? []) {
-        addUserHost(
-          ctx,
-          f.trimStart().startsWith("{") ? f : Deno.readTextFileSync(f),
-          f.trimStart().startsWith("{") ? "--host-file (inline)" : f,
-        );
-      }
-      const json = p.flags.has("json");
-      if (sub === "list" && rest.length === 0) {
-        const profiles = [...ctx.profiles.keys(), ...builtinProfileIds()].map((id) =>
-          resolveProfile(id, ctx.profiles)
-        );
-        const hosts = [...ctx.hosts.keys(), ...builtinHostIds()].map((h) =>
-          resolveHost(h, ctx.hosts)
-        );
-        if (json) {
-          console.log(JSON.stringify(catalogue(ctx), null, 2));
-        } else {
-          console.log("kernel profiles:");
-          for (const x of profiles) {
-            console.log(
-              `  ${x.id.padEnd(16)} ${x.kind.padEnd(8)} ${x.title}${
-                x.differences.length
-                  ? ` (${x.differences.length} difference(s) from ${x.lineage[0]})`
-                  : ""
-              }`,
-            );
-          }
-          console.log("\nvariants (compose with any profile as <profile>+<variant>):");
-          for (const v of variantIds()) console.log(`  +${v.padEnd(15)} ${variant(v)!.title}`);
-          console.log("\nhosts:");
-          for (const h of hosts) console.log(`  ${h.id.padEnd(22)} ${h.title}`);
-          console.log("\na target is <profile>[+<variant>…]@<host>, e.g. amzn2023-6.1@neoverse-n1");
-        }
-        return EXIT.OK;
-      }
-      if (sub === "show" && rest.length === 1) {
-        const spec = rest[0];
-        if (spec.includes("@")) {
-          const t = resolveTarget(spec, ctx);
-          if (json) {
-            console.log(
-              JSON.stringify({ target: t.id, profile: t.profile, host: t.host }, null, 2),
-            );
-          } else {
-            console.log(showProfile(t.profile));
-            console.log(`\nhost ${t.host.id}: ${t.host.title}\n  sha256 ${t.host.digest}`);
-            for (const k of Object.keys(t.host.facts).sort()) {
-              console.log(factLine(k, t.host.facts[k]));
-            }
-          }
-        } else {
-          const pr = resolveProfile(spec, ctx.profiles);
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** `sub` is the subcommand; its arguments follow in p.positionals. */
+function run(sub: "list" | "show" | "diff", p: ParsedArgs): number {
+  try {
+    const rest = p.positionals;
+    const ctx = emptyContext();
+    for (const f of p.values.get("profile-file") ?? []) {
+      addUserProfile(
+        ctx,
+        f.trimStart().startsWith("{") ? f : readText(f),
+        f.trimStart().startsWith("{") ? "--profile-file (inline)" : f,
+      );
+    }
+    for (const f of p.values.get("host-file") ?? []) {
+      addUserHost(
+        ctx,
+        f.trimStart().startsWith("{") ? f : readText(f),
+        f.trimStart().startsWith("{") ? "--host-file (inline)" : f,
+      );
+    }
+    const json = p.flags.has("json");
+    if (sub === "list" && rest.length === 0) {
+      const profiles = [...ctx.profiles.keys(), ...builtinProfileIds()].map((id) =>
+        resolveProfile(id, ctx.profiles)
+      );
+      const hosts = [...ctx.hosts.keys(), ...builtinHostIds()].map((h) =>
+        resolveHost(h, ctx.hosts)
+      );
+      if (json) {
+        console.log(JSON.stringify(catalogue(ctx), null, 2));
+      } else {
+        console.log("kernel profiles:");
+        for (const x of profiles) {
           console.log(
-            json
-              ? JSON.stringify({ profile: pr, file: profileFile(spec) ?? null }, null, 2)
-              : showProfile(pr),
+            `  ${x.id.padEnd(16)} ${x.kind.padEnd(8)} ${x.title}${
+              x.differences.length
+                ? ` (${x.differences.length} difference(s) from ${x.lineage[0]})`
+                : ""
+            }`,
           );
         }
-        return EXIT.OK;
+        console.log("\nvariants (compose with any profile as <profile>+<variant>):");
+        for (const v of variantIds()) console.log(`  +${v.padEnd(15)} ${variant(v)!.title}`);
+        console.log("\nhosts:");
+        for (const h of hosts) console.log(`  ${h.id.padEnd(22)} ${h.title}`);
+        console.log("\na target is <profile>[+<variant>…]@<host>, e.g. amzn2023-6.1@neoverse-n1");
       }
-      if (sub === "diff" && rest.length === 2) {
-        const features = (one(p, "features") ?? "psci-0.2").split(",").filter(Boolean).map((f) => {
-          const b = FEATURES[f];
-          if (b === undefined) {
-            throw new UsageError(
-              `unknown feature "${f}" (known: ${Object.keys(FEATURES).join(", ")})`,
-            );
-          }
-          return b;
-        });
-        const d = diffTargets(resolveTarget(rest[0], ctx), resolveTarget(rest[1], ctx), features);
-        console.log(json ? JSON.stringify(d, null, 2) : renderDiff(d));
-        return d.unexplained > 0 ? EXIT.WARN : EXIT.OK;
-      }
-      throw new UsageError(
-        "usage: rollsafe profiles list | show <profile[+variant]|profile@host> | diff <profile@host> <profile@host> [--features psci-0.2,pmu,sve,…] [--json]",
-      );
-    } catch (e) {
-      if (e instanceof ProfileError || e instanceof UsageError) {
-        console.error(`rollsafe: ${e.message}`);
-        return EXIT.BAD_INPUT;
-      }
-      throw e;
+      return EXIT.OK;
     }
+    if (sub === "show" && rest.length === 1) {
+      const spec = rest[0];
+      if (spec.includes("@")) {
+        const t = resolveTarget(spec, ctx);
+        if (json) {
+          console.log(
+            JSON.stringify({ target: t.id, profile: t.profile, host: t.host }, null, 2),
+          );
+        } else {
+          console.log(showProfile(t.profile));
+          console.log(`\nhost ${t.host.id}: ${t.host.title}\n  sha256 ${t.host.digest}`);
+          for (const k of Object.keys(t.host.facts).sort()) {
+            console.log(factLine(k, t.host.facts[k]));
+          }
+        }
+      } else {
+        const pr = resolveProfile(spec, ctx.profiles);
+        console.log(
+          json
+            ? JSON.stringify({ profile: pr, file: profileFile(spec) ?? null }, null, 2)
+            : showProfile(pr),
+        );
+      }
+      return EXIT.OK;
+    }
+    if (sub === "diff" && rest.length === 2) {
+      const features = (one(p, "features") ?? "psci-0.2").split(",").filter(Boolean).map((f) => {
+        const b = FEATURES[f];
+        if (b === undefined) {
+          throw new UsageError(
+            `unknown feature "${f}" (known: ${Object.keys(FEATURES).join(", ")})`,
+          );
+        }
+        return b;
+      });
+      const d = diffTargets(resolveTarget(rest[0], ctx), resolveTarget(rest[1], ctx), features);
+      console.log(json ? JSON.stringify(d, null, 2) : renderDiff(d));
+      return d.unexplained > 0 ? EXIT.WARN : EXIT.OK;
+    }
+    throw new UsageError(`profiles ${sub}: wrong number of arguments`);
+  } catch (e) {
+    if (e instanceof ProfileError || e instanceof UsageError) {
+      console.error(`rollsafe: ${e.message}`);
+      return EXIT.BAD_INPUT;
+    }
+    throw e;
+  }
+}
+
+const COMMON: OptionSpec[] = [
+  { name: "json", help: "print data instead of text" },
+  {
+    name: "profile-file",
+    value: "file",
+    repeat: true,
+    help: "add a kernel profile of your own (JSON)",
   },
+  { name: "host-file", value: "file", repeat: true, help: "add a host of your own (JSON)" },
+];
+
+export const profilesCommand: CommandSpec = {
+  name: "profiles",
+  summary:
+    "kernel profiles, variants and hosts: list, show one, or explain two targets' differences",
+  examples: [
+    "rollsafe profiles list",
+    "rollsafe profiles show amzn2023-6.1@neoverse-n1",
+    "rollsafe profiles diff amzn2-5.10@neoverse-n1 amzn2023-6.1@neoverse-n1",
+  ],
+  subcommands: [
+    {
+      name: "list",
+      summary: "every profile, variant and host a target can name",
+      options: COMMON,
+      examples: ["rollsafe profiles list --json"],
+      run: (p) => run("list", p),
+    },
+    {
+      name: "show",
+      summary: "one profile's facts with their citations (with @host: the host's too)",
+      args: [{ name: "<id>", help: "profile[+variant] or profile@host" }],
+      options: COMMON,
+      examples: [
+        "rollsafe profiles show linux-6.1+iidr-fix",
+        "rollsafe profiles show debian-6.12@qemu-max-nested",
+      ],
+      run: (p) => run("show", p),
+    },
+    {
+      name: "diff",
+      summary: "every difference between two targets with its citation; ends with unexplained: N",
+      args: [{ name: "<from>", help: "profile@host" }, { name: "<to>", help: "profile@host" }],
+      options: [
+        ...COMMON,
+        {
+          name: "features",
+          value: "list",
+          help: `vCPU features, comma-separated (default psci-0.2; known: ${
+            Object.keys(FEATURES).join(", ")
+          })`,
+        },
+      ],
+      examples: ["rollsafe profiles diff amzn2-5.10@neoverse-n1 amzn2023-6.1@neoverse-n1"],
+      notes: "Exit codes: 0 every difference explained, 1 some unexplained, 3 unknown target.",
+      run: (p) => run("diff", p),
+    },
+  ],
 };

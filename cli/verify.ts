@@ -25,8 +25,9 @@
  * ROLLSAFE_PUBLIC_KEYS / ROLLSAFE_PUBLIC_KEYS_FILE variables. With --accept-dev-key the local
  * development key (if one exists in the config directory) is trusted too.
  */
-import { parseArgs } from "node:util";
-import { type Command, EXIT } from "./exit.ts";
+import { EXIT } from "./exit.ts";
+import { type CommandSpec, type ParsedArgs, UsageError } from "./args.ts";
+import { readInput } from "./io.ts";
 import {
   configDir,
   devPublicKey,
@@ -36,12 +37,6 @@ import {
   verdictToJSON,
   verifyVerdict,
 } from "../verdict/mod.ts";
-
-const USAGE = "usage: rollsafe verify <verdict.cose> --snapshot <file> --target <id> " +
-  "--key <file> [--key <file>…] [--max-age <30s|15m|24h|7d>] [--nonce <text>] " +
-  "[--accept-dev-key] [--json]";
-
-class UsageError extends Error {}
 
 /** "90", "90s", "15m", "24h", "7d" → seconds. */
 export function parseDuration(text: string): number {
@@ -63,28 +58,18 @@ async function readFile(path: string, what: string): Promise<Uint8Array> {
   }
 }
 
-async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        snapshot: { type: "string" },
-        target: { type: "string" },
-        key: { type: "string", multiple: true },
-        "max-age": { type: "string" },
-        nonce: { type: "string" },
-        "accept-dev-key": { type: "boolean" },
-        json: { type: "boolean" },
-      },
-    });
-  } catch (e) {
-    console.error(`rollsafe verify: ${(e as Error).message}\n${USAGE}`);
-    return EXIT.BAD_INPUT;
-  }
-  const { values: o, positionals } = parsed;
+async function run(p: ParsedArgs): Promise<number> {
+  const v = (name: string) => p.values.get(name)?.[0];
+  const o = {
+    snapshot: v("snapshot"),
+    target: v("target"),
+    key: p.values.get("key"),
+    "max-age": v("max-age"),
+    nonce: v("nonce"),
+    "accept-dev-key": p.flags.has("accept-dev-key"),
+    json: p.flags.has("json"),
+  };
+  const positionals = p.positionals;
   try {
     if (positionals.length !== 1) {
       throw new UsageError(`expected one verdict file, got ${positionals.length}`);
@@ -111,7 +96,9 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError("no trusted keys: pass --key <file> or set ROLLSAFE_PUBLIC_KEYS(_FILE)");
     }
 
-    const cose = await readFile(positionals[0], "verdict");
+    const cose = positionals[0] === "-"
+      ? await readInput("-", "verdict")
+      : await readFile(positionals[0], "verdict");
     const snapshotBytes = await readFile(o.snapshot, "snapshot");
     const r = await verifyVerdict(cose, {
       keys,
@@ -148,7 +135,35 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-export const verifyCommand: Command = {
+export const verifyCommand: CommandSpec = {
+  name: "verify",
   summary: "check a signed verdict against a snapshot, target and trusted keys",
+  args: [{ name: "<verdict.cose>", help: "the COSE_Sign1 verdict (- for stdin)" }],
+  options: [
+    {
+      name: "snapshot",
+      value: "file",
+      required: true,
+      help: "the snapshot the verdict must be about",
+    },
+    { name: "target", value: "profile@host", required: true, help: "the target it must cover" },
+    {
+      name: "key",
+      value: "file",
+      repeat: true,
+      help:
+        "trusted public keys: SPKI PEM, JWK, JWKS, COSE_Key or COSE_KeySet (default: ROLLSAFE_PUBLIC_KEYS[_FILE])",
+    },
+    { name: "max-age", value: "30s|15m|24h|7d", help: "refuse verdicts older than this" },
+    { name: "nonce", value: "text", help: "the nonce the verdict must carry" },
+    { name: "accept-dev-key", help: "trust the local development key too" },
+    { name: "json", help: "print the result and the decoded verdict as JSON" },
+  ],
+  examples: [
+    "rollsafe verify verdict.cose --snapshot vm.snap --target amzn2023-6.1@neoverse-n1 --key keys.jwks --max-age 24h",
+  ],
+  notes:
+    "Exit codes: 0 ok, 2 not restorable, 3 usage, 10 bad format or signature, 11 unknown key,\n" +
+    "12 other snapshot, 13 target not covered, 15 expired, 16 nonce mismatch, 17 development key refused.",
   run,
 };

@@ -24,9 +24,13 @@ const fp = (k: string) => new URL(`ARM_NEOVERSE_N1_${k}host.json`, FINGERPRINT_D
 Deno.test("check: a dump onto its own target exits 0, a rollback exits 2 naming each register", async () => {
   const own = await run(["check", fp("6.1"), "--target", "amzn2023-6.1@neoverse-n1"]);
   assertEquals(own.code, 0, own.err);
-  assertStringIncludes(own.out, "verdict restorable: 0 failed, 0 ignored, 243 ok");
+  assertStringIncludes(
+    own.out,
+    "target amzn2023-6.1@neoverse-n1: restorable (0 failed, 0 ignored, 243 ok)",
+  );
   const back = await run([
     "check",
+    "--all",
     fp("6.1"),
     "--target",
     "amzn2-5.10@neoverse-n1",

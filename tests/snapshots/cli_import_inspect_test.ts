@@ -53,5 +53,5 @@ Deno.test("bad input exits 3 with one line naming where and why", async () => {
   assertStringIncludes(missing.err, "cannot read");
   const usage = await run(["import", "vmware", "x", "-o", "y"]);
   assertEquals(usage.code, 3);
-  assertStringIncludes(usage.err, "unknown input format 'vmware'");
+  assertStringIncludes(usage.err, "'vmware' is invalid for argument 'format'");
 });
