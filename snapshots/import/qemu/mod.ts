@@ -25,7 +25,13 @@ import { importGicv2 } from "./gicv2.ts";
 import { importGicv3 } from "./gicv3.ts";
 import { GUEST_RAM_BLOCKS, machineFacts, tcgMpidr } from "./machine.ts";
 import { fail } from "./reader.ts";
-import { type DeviceSection, parseStream, type StreamOptions } from "./stream.ts";
+import {
+  type DeviceSection,
+  parseStream,
+  parseStreamFrom,
+  type QemuStream,
+  type StreamOptions,
+} from "./stream.ts";
 import { Fields } from "./vmstate.ts";
 
 export { QEMU_VM_FILE_MAGIC } from "./stream.ts";
@@ -60,15 +66,38 @@ const ITS_ROWS: [number, string, number][] = [
 /** Sections this importer maps (others are listed in source.extra). */
 const MAPPED = new Set(["cpu", "arm_gicv3", "arm_gicv3_its", "arm_gic"]);
 
-export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}): Snapshot {
-  const keep = opts.memory ?? true;
+/** Sections this importer decodes; every other section is stepped over by its vmdesc size. */
+const DECODED = new Set([...MAPPED, "timer"]);
+
+function streamOptions(opts: QemuImportOptions): StreamOptions {
   // The machine (and so which RAM blocks are guest RAM) is only known once the configuration
-  // record is read; virt is the only family, so its RAM block names bound the page cap.
-  const stream = parseStream(bytes, {
+  // record is read; virt is the only family, so its RAM block names say which pages to keep.
+  return {
     ...opts,
-    keepPages: keep,
-    capBlock: opts.capBlock ?? ((name) => GUEST_RAM_BLOCKS.has(name)),
-  });
+    keepPages: opts.memory ?? true,
+    keepBlock: opts.keepBlock ?? ((name) => GUEST_RAM_BLOCKS.has(name)),
+    decode: opts.decode ?? ((idstr) => DECODED.has(idstr)),
+  };
+}
+
+/** Imports a stream held whole in memory. */
+export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}): Snapshot {
+  return toSnapshot(parseStream(bytes, streamOptions(opts)), opts);
+}
+
+/**
+ * Imports a stream read chunk by chunk: memory is bounded by the pages kept (none with
+ * `memory: false`) and the device state, not by the stream's size.
+ */
+export async function importQemuStreamFrom(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: QemuImportOptions = {},
+): Promise<Snapshot> {
+  return toSnapshot(await parseStreamFrom(chunks, streamOptions(opts)), opts);
+}
+
+function toSnapshot(stream: QemuStream, opts: QemuImportOptions): Snapshot {
+  const keep = opts.memory ?? true;
   const machine = stream.configuration?.machine;
   if (machine === undefined) {
     fail("qemu/configuration", "byte 8", "the stream has no configuration section (machine)");
@@ -84,7 +113,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
       fail("qemu/cpu", `cpu[${d.instanceId}]`, `cpu sections are not numbered 0..n-1 (${i})`);
     }
   });
-  const lists = cpus.map((d) => cpregList(new Fields(d.state)));
+  const lists = cpus.map((d) => cpregList(new Fields(d.state!)));
   const accel = opts.accel ?? detectAccel(lists[0]);
   extra.set("qemu_accel", accel);
   extra.set(
@@ -103,7 +132,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
   const duplicates = new Set<bigint>();
   let sve = false;
   const vcpus: VcpuState[] = cpus.map((d, i) => {
-    const r = importCpu(new Fields(d.state), accel, lists[i]);
+    const r = importCpu(new Fields(d.state!), accel, lists[i]);
     dropped += r.droppedAarch32;
     for (const id of r.droppedCoreDuplicates) duplicates.add(id);
     sve ||= r.sve;
@@ -154,7 +183,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
 
   let vgic: VgicState | undefined;
   if (gic3) {
-    const g = importGicv3(new Fields(gic3.state), {
+    const g = importGicv3(new Fields(gic3.state!), {
       numIrq: facts.numIrq,
       tcg: accel === "tcg",
       lpis: accel === "tcg" ? facts.tcgLpis : its !== undefined,
@@ -173,7 +202,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
       v.icc = g.icc[i];
     });
     if (its) {
-      const f = new Fields(its.state);
+      const f = new Fields(its.state!);
       vgic.its = new Map();
       for (const [off, name, n] of ITS_ROWS) {
         f.nums(name, n).forEach((v, k) => vgic!.its!.set(off + 8 * k, v));
@@ -183,7 +212,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
       if (accel === "tcg") vgic.its.set(0x0004, 0x43bn);
     }
   } else if (gic2) {
-    const g = importGicv2(new Fields(gic2.state), {
+    const g = importGicv2(new Fields(gic2.state!), {
       numIrq: facts.numIrq,
       vcpus: vcpus.length,
       tcg: accel === "tcg",
@@ -212,7 +241,7 @@ export function importQemuStream(bytes: Uint8Array, opts: QemuImportOptions = {}
         b.name,
         new Map<CborValue, CborValue>([
           ["size", b.length],
-          ["nonzero_pages", b.pages.size],
+          ["nonzero_pages", b.nonZero.size],
         ]),
       );
       continue;
@@ -270,7 +299,7 @@ const CNTVOFF_EL2 = sysreg(3, 4, 14, 0, 3);
 function tcgVirtualCount(devices: DeviceSection[], v0: VcpuState): bigint | undefined {
   const timer = devices.find((d) => d.idstr === "timer");
   if (!timer) return undefined;
-  const f = new Fields(timer.state);
+  const f = new Fields(timer.state!);
   const ns = f.num("cpu_clock_offset");
   const hz = regValue(v0, CNTFRQ_EL0);
   if (hz === undefined || hz === 0n || ns >> 63n) {

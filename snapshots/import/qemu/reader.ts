@@ -4,15 +4,54 @@
  * field fails at once with the byte offset instead of allocating or running past the end.
  */
 import { SnapshotError } from "../../errors.ts";
+import type { QemuBudgets } from "../../limits.ts";
 
 export function fail(code: string, where: string, detail: string): never {
   throw new SnapshotError(code, where, detail);
 }
 
+/** Counts work a stream asks for against QEMU_BUDGETS (snapshots/limits.ts). */
+export class Budget {
+  private used: Record<string, number> = {};
+  constructor(readonly limits: QemuBudgets) {}
+
+  /** `where` is called only on failure (this runs once per field element). */
+  spend(name: keyof QemuBudgets, n: number, where: () => string): void {
+    const used = (this.used[name] ?? 0) + n;
+    this.used[name] = used;
+    if (used > this.limits[name]) {
+      fail(
+        "qemu/budget",
+        where(),
+        `the stream asks for more than ${this.limits[name]} ${name} (QEMU_BUDGETS.${name})`,
+      );
+    }
+  }
+
+  /** What was spent so far, by budget name. */
+  spent(): Record<string, number> {
+    return { ...this.used };
+  }
+}
+
 export class Reader {
   pos: number;
-  constructor(readonly bytes: Uint8Array, start = 0, readonly end = bytes.length) {
+  /**
+   * `base` is the stream offset of bytes[0] when `bytes` is a window of a longer stream, so
+   * every message names the offset in the whole stream.
+   */
+  constructor(
+    readonly bytes: Uint8Array,
+    start = 0,
+    readonly end = bytes.length,
+    readonly base = 0,
+  ) {
     this.pos = start;
+  }
+
+  /** The stream offset of window position `p`. */
+  abs(p: number): number {
+    return this.base + p;
   }
 
   get remaining(): number {
@@ -24,8 +63,10 @@ export class Reader {
     if (n > this.remaining) {
       fail(
         "qemu/truncated",
-        `byte ${this.pos}`,
-        `${what} needs ${n} byte(s) but only ${this.remaining} remain before byte ${this.end}`,
+        `byte ${this.abs(this.pos)}`,
+        `${what} needs ${n} byte(s) but only ${this.remaining} remain before byte ${
+          this.abs(this.end)
+        }`,
       );
     }
   }
@@ -61,6 +102,12 @@ export class Reader {
     for (let i = 0; i < n; i++) v = (v << 8n) | BigInt(this.bytes[this.pos + i]);
     this.pos += n;
     return v;
+  }
+
+  /** Skips `n` bytes (which must be present). */
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
   }
 
   /** `n` bytes as a view into the stream (no copy). */

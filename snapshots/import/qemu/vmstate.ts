@@ -5,7 +5,7 @@
  * records, then each subsection that was sent as QEMU_VM_SUBSECTION (0x05), u8 name length,
  * name, be32 version, payload (vmstate_subsection_save).
  */
-import { fail, latin1, Reader } from "./reader.ts";
+import { type Budget, fail, latin1, Reader } from "./reader.ts";
 import type { FieldDesc, StructDesc } from "./vmdesc.ts";
 
 /** QEMU_VM_SUBSECTION (migration/savevm.c). */
@@ -35,7 +35,12 @@ export interface VmsStruct {
 /** Field types whose bytes are kept raw; any other type of 1..8 bytes is a big-endian integer. */
 const RAW_TYPES = new Set(["buffer", "unused_buffer", "str", "nullptr"]);
 
-export function readStruct(r: Reader, desc: StructDesc, where: string): VmsStruct {
+export function readStruct(
+  r: Reader,
+  desc: StructDesc,
+  where: string,
+  budget: Budget,
+): VmsStruct {
   const s: VmsStruct = {
     vmsdName: desc.vmsdName,
     version: desc.version,
@@ -44,38 +49,68 @@ export function readStruct(r: Reader, desc: StructDesc, where: string): VmsStruc
     at: r.pos,
     where,
   };
-  for (const f of desc.fields) readField(r, f, s, where);
+  for (const f of desc.fields) readField(r, f, s, where, budget);
   for (const sub of desc.subsections) {
-    const at = r.pos;
-    const tag = r.u8(`subsection marker of ${sub.vmsdName} in ${where}`);
-    if (tag !== QEMU_VM_SUBSECTION) {
-      fail(
-        "qemu/subsection",
-        `byte ${at}`,
-        `${where}: vmdesc lists subsection "${sub.vmsdName}" but the stream has byte ${
-          hex2(tag)
-        }, not QEMU_VM_SUBSECTION 0x05`,
-      );
-    }
-    const name = r.str8(`subsection name in ${where}`);
-    if (name !== sub.vmsdName) {
-      fail(
-        "qemu/subsection",
-        `byte ${at}`,
-        `${where}: stream has subsection "${name}" where vmdesc lists "${sub.vmsdName}"`,
-      );
-    }
-    const version = r.be32(`version of subsection ${name}`);
-    if (version !== sub.version) {
-      fail(
-        "qemu/subsection",
-        `byte ${at}`,
-        `${where}: subsection "${name}" is version ${version} but vmdesc says ${sub.version}`,
-      );
-    }
-    s.subsections.set(name, readStruct(r, sub, `${where}/${name.split("/").pop()}`));
+    const name = subsectionHeader(r, sub, where);
+    s.subsections.set(name, readStruct(r, sub, `${where}/${name.split("/").pop()}`, budget));
   }
-  // A subsection of this struct that vmdesc does not list means the two disagree.
+  unlistedSubsection(r, desc, where);
+  return s;
+}
+
+/**
+ * Steps over one described payload without decoding it: every field takes
+ * (array_len or 1) × size bytes as vmdesc recorded them (a compressed array's elements are
+ * all that size, vmsd_can_compress), and each subsection's marker, name and version are still
+ * checked. The work is proportional to the description, never to the array lengths it
+ * declares, which is how sections the importer does not map are walked.
+ */
+export function skipStruct(r: Reader, desc: StructDesc, where: string): void {
+  for (const f of desc.fields) {
+    const n = f.arrayLen ?? 1;
+    r.skip(n * f.size, `${where}.${f.name} (${n} × ${f.size} bytes)`);
+  }
+  for (const sub of desc.subsections) {
+    const name = subsectionHeader(r, sub, where);
+    skipStruct(r, sub, `${where}/${name.split("/").pop()}`);
+  }
+  unlistedSubsection(r, desc, where);
+}
+
+/** QEMU_VM_SUBSECTION, u8 name length, name, be32 version: checked against vmdesc. */
+function subsectionHeader(r: Reader, sub: StructDesc, where: string): string {
+  const at = r.pos;
+  const tag = r.u8(`subsection marker of ${sub.vmsdName} in ${where}`);
+  if (tag !== QEMU_VM_SUBSECTION) {
+    fail(
+      "qemu/subsection",
+      `byte ${r.abs(at)}`,
+      `${where}: vmdesc lists subsection "${sub.vmsdName}" but the stream has byte ${
+        hex2(tag)
+      }, not QEMU_VM_SUBSECTION 0x05`,
+    );
+  }
+  const name = r.str8(`subsection name in ${where}`);
+  if (name !== sub.vmsdName) {
+    fail(
+      "qemu/subsection",
+      `byte ${r.abs(at)}`,
+      `${where}: stream has subsection "${name}" where vmdesc lists "${sub.vmsdName}"`,
+    );
+  }
+  const version = r.be32(`version of subsection ${name}`);
+  if (version !== sub.version) {
+    fail(
+      "qemu/subsection",
+      `byte ${r.abs(at)}`,
+      `${where}: subsection "${name}" is version ${version} but vmdesc says ${sub.version}`,
+    );
+  }
+  return name;
+}
+
+/** A subsection of this struct that vmdesc does not list means the two disagree. */
+function unlistedSubsection(r: Reader, desc: StructDesc, where: string): void {
   if (r.remaining >= 2 && r.bytes[r.pos] === QEMU_VM_SUBSECTION) {
     const n = r.bytes[r.pos + 1];
     if (r.remaining >= 2 + n) {
@@ -83,18 +118,30 @@ export function readStruct(r: Reader, desc: StructDesc, where: string): VmsStruc
       if (desc.vmsdName !== "" && name.startsWith(`${desc.vmsdName}/`)) {
         fail(
           "qemu/subsection",
-          `byte ${r.pos}`,
+          `byte ${r.abs(r.pos)}`,
           `${where}: stream has subsection "${name}" that vmdesc does not list`,
         );
       }
     }
   }
-  return s;
 }
 
-function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
+/** The value of every 0-byte field (one object: typed arrays are costly to create). */
+const EMPTY = new Uint8Array(0);
+
+function readField(
+  r: Reader,
+  f: FieldDesc,
+  s: VmsStruct,
+  where: string,
+  budget: Budget,
+): void {
   const n = f.arrayLen ?? 1;
   const at = r.pos;
+  // Every element is counted once its bytes are known to be present; zero-byte fields cost no
+  // stream bytes, so only their own budget bounds them (issue 18: array_len × fields).
+  const here = () => `${where}.${f.name} (byte ${r.abs(at)})`;
+
   let field = s.fields.get(f.name);
   if (!field) {
     field = { type: f.type, values: [], at };
@@ -107,8 +154,10 @@ function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
     if (f.struct && n > 1) {
       fail("qemu/vmdesc", f.where, `${n} struct elements of 0 bytes each`);
     }
+    budget.spend("fieldElements", n, here);
+    budget.spend("zeroByteElements", n, here);
     if (!f.struct) {
-      field.values.push(new Uint8Array(0));
+      field.values.push(EMPTY);
       return;
     }
   }
@@ -117,16 +166,17 @@ function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
       f.arrayLen === undefined ? Math.min(f.size, 1) : n * f.size,
       `${label} (${n} struct elements)`,
     );
+    if (f.size > 0) budget.spend("fieldElements", n, here);
     for (let i = 0; i < n; i++) {
       const start = r.pos;
       const idx = f.index ?? i;
-      field.values.push(readStruct(r, f.struct, `${label}[${idx}]`));
+      field.values.push(readStruct(r, f.struct, `${label}[${idx}]`, budget));
       // vmdesc records the bytes the first (or only) element took; a compressed array's
       // elements have no subsections, so all are that size (vmsd_can_compress).
       if (i === 0 && r.pos - start !== f.size) {
         fail(
           "qemu/field-size",
-          `byte ${start}`,
+          `byte ${r.abs(start)}`,
           `${label}[${idx}] took ${r.pos - start} bytes but vmdesc (${f.where}) says ${f.size}`,
         );
       }
@@ -134,6 +184,7 @@ function readField(r: Reader, f: FieldDesc, s: VmsStruct, where: string): void {
     return;
   }
   r.need(n * f.size, `${label} (${n} × ${f.size} bytes)`);
+  if (f.size > 0) budget.spend("fieldElements", n, here);
   const raw = RAW_TYPES.has(f.type) || f.size > 8;
   for (let i = 0; i < n; i++) {
     field.values.push(raw ? r.take(f.size, label) : r.beN(f.size, label));
