@@ -49,6 +49,24 @@ export function validateSnapshot(s: Snapshot): void {
   validateMemory(s);
 }
 
+/**
+ * What an imported snapshot must carry to mean anything: register state on every vCPU. A vCPU
+ * with none gives the restore replay nothing to write, so every target would "pass" vacuously;
+ * such input is refused as such rather than signed. This runs on import (importSnapshot), not on
+ * every decode, so the codec still round-trips partial snapshots that tools build step by step.
+ */
+export function checkMeaning(s: Snapshot): void {
+  s.vcpus.forEach((v, i) => {
+    if (v.registers.size === 0) {
+      fail(
+        "snapshot/empty",
+        `$.vcpus[${i}].registers`,
+        "no register state: a restore would write nothing to this vCPU, so there is nothing to check",
+      );
+    }
+  });
+}
+
 function validateVcpu(v: VcpuState, where: string): void {
   const seen = new Set<number>();
   v.features.forEach((b, i) => {

@@ -47,8 +47,11 @@ const COMPONENTS = ["vcpu", "vgic", "firmware", "timer", "vm", "its"] as const;
 
 const name = (max = 200): Spec => ({ t: "text", max, pattern: /^\S(.*\S)?$/s });
 const prose: Spec = { t: "text", max: 4000, pattern: /\S/ };
-/** 64-bit (or wider) values as lower-case "0x…" text, as emulator/findings.ts defines them. */
-const hex64: Spec = { t: "text", max: 130, pattern: /^0x[0-9a-f]+$/ };
+/**
+ * 64-bit (or wider) values as lower-case "0x…" text, as emulator/findings.ts defines them: up to
+ * KVM_REG_SIZE_U2048 (an SVE Z register, 2048 bits), i.e. "0x" and 512 hex digits.
+ */
+const hex64: Spec = { t: "text", max: 2 + 2048 / 4, pattern: /^0x[0-9a-f]+$/ };
 const uint: Spec = { t: "uint" };
 
 const factSource: Spec = {

@@ -270,7 +270,9 @@ export function evaluateRestore(s: Snapshot, t: Target, opts: RestoreOptions = {
             op: "KVM_ARM_VCPU_INIT",
             vcpu: op.vcpu,
             name: "features",
-            value: hex(op.features.reduce((a, b) => a | (1 << b), 0)),
+            // BigInt: features[] spans 7 × 32 bits, and `1 << b` wraps at 32 (bit 31 turns
+            // negative, bit 36 becomes bit 4).
+            value: hex(op.features.reduce((a, b) => a | (1n << BigInt(b)), 0n)),
             component: "vcpu",
           },
           evalInit(t, op.features),

@@ -41,6 +41,38 @@ function field<T>(
   return v as T;
 }
 
+/**
+ * Where `b` stops being well-formed UTF-8 (RFC 3629 §4): the offset of the sequence, and
+ * whether it is only cut short by the end of the input.
+ */
+function firstInvalidUtf8(b: Uint8Array): { at: number; truncated: boolean } {
+  for (let i = 0; i < b.length;) {
+    const c = b[i];
+    const n = c < 0x80
+      ? 1
+      : c >= 0xc2 && c <= 0xdf
+      ? 2
+      : c >= 0xe0 && c <= 0xef
+      ? 3
+      : c >= 0xf0 && c <= 0xf4
+      ? 4
+      : 0;
+    if (n === 0) return { at: i, truncated: false };
+    // Second-byte ranges that exclude overlongs, surrogates and code points above U+10FFFF.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k < n; k++) {
+      const x = b[i + k];
+      if (x === undefined) return { at: i, truncated: true };
+      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) {
+        return { at: i, truncated: false };
+      }
+    }
+    i += n;
+  }
+  return { at: b.length, truncated: true };
+}
+
 /** Parses fingerprint JSON text (or bytes) into a one-vCPU snapshot. Throws SnapshotError. */
 export function importFcFingerprint(input: string | Uint8Array): Snapshot {
   if (input.length > MAX_FINGERPRINT_BYTES) {
@@ -50,9 +82,24 @@ export function importFcFingerprint(input: string | Uint8Array): Snapshot {
       `${input.length} bytes is above the ${MAX_FINGERPRINT_BYTES}-byte limit`,
     );
   }
-  const text = typeof input === "string"
-    ? input
-    : new TextDecoder("utf-8", { fatal: false }).decode(input);
+  let text: string;
+  try {
+    // fatal: a byte sequence that is not UTF-8 is an error, never silently replaced by U+FFFD
+    // (what was signed must be what was sent).
+    text = typeof input === "string"
+      ? input
+      : new TextDecoder("utf-8", { fatal: true }).decode(input);
+  } catch {
+    const bytes = input as Uint8Array;
+    const { at, truncated } = firstInvalidUtf8(bytes);
+    fail(
+      "fingerprint/utf8",
+      `byte ${at}`,
+      truncated
+        ? "not UTF-8: the text ends inside a multi-byte sequence"
+        : `not UTF-8: byte 0x${bytes[at].toString(16).padStart(2, "0")} starts no valid sequence`,
+    );
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
