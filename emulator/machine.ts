@@ -76,7 +76,7 @@ export interface RunResult {
   reason: StopReason;
   /** The vCPU that stopped the run (-1 for budget, wfi and all-off). */
   vcpu: number;
-  /** watch/unimplemented: the PC; hlt: the HLT's address; mmio: the physical address. */
+  /** watch: the PC; hlt: the HLT's address; mmio: the physical address. */
   address: bigint;
   /** mmio: access size in bytes. */
   size: number;
@@ -84,7 +84,7 @@ export interface RunResult {
   write: boolean;
   /** mmio: the value written. */
   value: bigint;
-  /** hlt: the immediate; unimplemented: 1 = stage-1 MMU (SCTLR_EL1.M=1). */
+  /** hlt: the immediate. ("unimplemented" is a reserved reason no longer produced.) */
   code: number;
   /** Instructions retired by all vCPUs since the machine was created. */
   instructions: bigint;

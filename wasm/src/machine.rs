@@ -34,7 +34,7 @@ pub enum Reason {
     Mmio = 5,
     /// A vCPU executed HLT.
     Hlt = 6,
-    /// A vCPU needs an unimplemented feature (`code` says which).
+    /// Reserved: was "a vCPU needs an unimplemented feature" (the stage-1 MMU, now implemented).
     Unimplemented = 7,
     /// No vCPU is powered on.
     AllOff = 8,
@@ -274,11 +274,6 @@ impl Machine {
                             self.stop.write = write;
                             self.stop.value = value;
                             Reason::Mmio
-                        }
-                        Stop::Unimplemented(u) => {
-                            self.stop.code = u as u32;
-                            self.stop.addr = self.cpus[v].pc;
-                            Reason::Unimplemented
                         }
                     });
                 }

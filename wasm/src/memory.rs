@@ -1,6 +1,6 @@
 //! Guest physical memory: RAM regions (host-owned byte vectors) and the decode cache attached to
-//! them. Translation (virtual -> physical) and device dispatch live in `bus.rs`; this file only
-//! knows physical RAM, so a stage-1 MMU can slot in above it without touching it.
+//! them. Translation (virtual -> physical) lives in `exec/mmu.rs` and device dispatch in
+//! `exec/access.rs`; this file only knows physical RAM.
 
 use crate::decode::cache::{DecodeCache, PAGE_SHIFT};
 use crate::decode::{decode, Insn, Op};
@@ -38,6 +38,8 @@ pub struct Memory {
     pub code_dirty: bool,
     /// Sorted guest addresses that decode to [`Op::Watch`].
     pub watches: Vec<u64>,
+    /// Bumped by every TLBI: a vCPU whose TLB saw an older value flushes it (TLBI broadcast).
+    pub tlb_gen: u64,
 }
 
 impl Memory {

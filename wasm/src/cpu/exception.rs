@@ -113,6 +113,14 @@ impl Cpu {
         }
         self.set_mode(1, 1);
         self.daif = 0xf;
+        // AArch64.TakeException: PAN set unless SCTLR_EL1.SPAN (RES1 without FEAT_PAN), UAO
+        // cleared, SSBS from SCTLR_EL1.DSSBS (RES0 without FEAT_SSBS); DIT is kept.
+        let sctlr = self.sys[crate::sysreg::table::SCTLR];
+        if sctlr >> 23 & 1 == 0 {
+            self.pan = true;
+        }
+        self.uao = false;
+        self.ssbs = sctlr >> 44 & 1 == 1;
         self.il = false;
         self.pc = target;
         self.wfi = false;

@@ -70,6 +70,14 @@ pub struct Cpu {
     pub wfi: bool,
     /// The event register (SEV/SEVL/WFE).
     pub event: bool,
+    /// PSTATE.PAN (FEAT_PAN) and PSTATE.UAO (FEAT_UAO).
+    pub pan: bool,
+    pub uao: bool,
+    /// PSTATE.SSBS and PSTATE.DIT: state only (no speculation or timing is modelled).
+    pub ssbs: bool,
+    pub dit: bool,
+    /// Stage-1 TLB.
+    pub tlb: crate::exec::mmu::Tlb,
 }
 
 impl Default for Cpu {
@@ -112,6 +120,11 @@ impl Cpu {
             power: Power::On,
             wfi: false,
             event: false,
+            pan: false,
+            uao: false,
+            ssbs: false,
+            dit: false,
+            tlb: Default::default(),
         };
         c.reset_sysregs();
         c
@@ -230,7 +243,11 @@ impl Cpu {
     /// PSTATE as SPSR_EL1 / KVM's `pstate` lay it out (ARM ARM C5.2.18).
     pub fn pstate(&self) -> u64 {
         (self.nzcv as u64) << 28
+            | (self.dit as u64) << 24
+            | (self.uao as u64) << 23
+            | (self.pan as u64) << 22
             | (self.il as u64) << 20
+            | (self.ssbs as u64) << 12
             | (self.daif as u64) << 6
             | (self.el as u64) << 2
             | self.spsel as u64
@@ -240,6 +257,10 @@ impl Cpu {
     pub fn set_pstate(&mut self, v: u64) {
         self.nzcv = ((v >> 28) & 0xf) as u32;
         self.il = (v >> 20) & 1 == 1;
+        self.dit = (v >> 24) & 1 == 1;
+        self.uao = (v >> 23) & 1 == 1;
+        self.pan = (v >> 22) & 1 == 1;
+        self.ssbs = (v >> 12) & 1 == 1;
         self.daif = ((v >> 6) & 0xf) as u32;
         self.set_mode(((v >> 2) & 3) as u8, (v & 1) as u8);
     }

@@ -107,6 +107,10 @@ pub enum Op {
     MSR_i_SPSEL,
     MSR_i_DAIFSET,
     MSR_i_DAIFCLR,
+    MSR_i_PAN,
+    MSR_i_UAO,
+    MSR_i_DIT,
+    MSR_i_SSBS,
     MRS,
     MSR_r,
     SYS,
@@ -134,6 +138,8 @@ impl Mem {
     pub const SIGNED: u8 = 8;
     /// Destination is a W register (sign-extended loads to 32 bits; zero-extended upper half).
     pub const W: u8 = 16;
+    /// Unprivileged (LDTR/STTR family): EL0 permissions apply at EL1 (unless PSTATE.UAO).
+    pub const UNPRIV: u8 = 32;
 }
 
 /// Writeback modes (`Insn::b` for LDST_i and LDSTP): decodetree's `p` and `w` bits.

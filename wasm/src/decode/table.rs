@@ -173,8 +173,13 @@ pub const PATTERNS: &[Pattern] = &[
     row("DSB",     "1101010100 0 00 011 0011 xxxx 100 11111",        O::DSB,   F::None),
     row("DMB",     "1101010100 0 00 011 0011 xxxx 101 11111",        O::DMB,   F::None),
     row("ISB",     "1101010100 0 00 011 0011 xxxx 110 11111",        O::ISB,   F::None),
-    // PSTATE fields (C5.2.x MSR (immediate)); ARMv8.0 has SPSel, DAIFSet, DAIFClr only.
+    // PSTATE fields (C5.2.x MSR (immediate)); ARMv8.0 has SPSel, DAIFSet, DAIFClr.
     row("MSR_i_SPSEL",   "1101010100 0 00 000 0100 xxxx 101 11111",  O::MSR_i_SPSEL,   F::PstateImm),
+    // FEAT_PAN, FEAT_UAO, FEAT_DIT, FEAT_SSBS: UNDEFINED unless the ID registers advertise them.
+    row("MSR_i_PAN",     "1101010100 0 00 000 0100 xxxx 100 11111",  O::MSR_i_PAN,     F::PstateImm),
+    row("MSR_i_UAO",     "1101010100 0 00 000 0100 xxxx 011 11111",  O::MSR_i_UAO,     F::PstateImm),
+    row("MSR_i_DIT",     "1101010100 0 00 011 0100 xxxx 010 11111",  O::MSR_i_DIT,     F::PstateImm),
+    row("MSR_i_SSBS",    "1101010100 0 00 011 0100 xxxx 001 11111",  O::MSR_i_SSBS,    F::PstateImm),
     row("MSR_i_DAIFSET", "1101010100 0 00 011 0100 xxxx 110 11111",  O::MSR_i_DAIFSET, F::PstateImm),
     row("MSR_i_DAIFCLR", "1101010100 0 00 011 0100 xxxx 111 11111",  O::MSR_i_DAIFCLR, F::PstateImm),
     row("SYS",     "1101010100 0 01 xxx xxxx xxxx xxx xxxxx",        O::SYS,   F::SysReg),
@@ -372,7 +377,7 @@ pub fn extract(p: &Pattern, w: u32) -> Option<Insn> {
                 _ => Wb::PRE,
             };
             match flags {
-                Some(fl) => i.a = fl,
+                Some(fl) => i.a = fl | if mode == 2 { Mem::UNPRIV } else { 0 },
                 // PRFUM is the unscaled form; pre/post-index prefetch is unallocated.
                 None if mode == 0 => i.op = Op::PRFM,
                 None => return None,

@@ -2,6 +2,7 @@
 //! ([`ops`]) and the data-access path ([`access`]: translate, then RAM, GIC or stop).
 
 pub mod access;
+pub mod mmu;
 pub mod ops;
 pub mod run;
 
@@ -32,15 +33,6 @@ pub enum Stop {
     Hlt(u16),
     /// An access to an MMIO window no device model handles (instruction not executed).
     Mmio { addr: u64, size: u32, write: bool, value: u64 },
-    /// The guest needs something this emulator does not implement (instruction not executed).
-    Unimplemented(Unimpl),
-}
-
-/// What was missing (reported to the host as a code).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unimpl {
-    /// SCTLR_EL1.M=1: stage-1 translation is not implemented yet.
-    Mmu = 1,
 }
 
 /// Everything an instruction may touch besides its own vCPU.

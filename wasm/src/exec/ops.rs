@@ -1,7 +1,8 @@
 //! Instruction semantics, one match arm per [`Op`], following the ARM ARM pseudocode of each
 //! instruction (DDI0487 C6.2, "Alphabetical list of A64 base instructions").
 
-use super::access::{load, store, translate};
+use super::access::{load, load_as, store, store_as};
+use super::mmu::{self, translate, Acc};
 use super::{Ctx, Exit, Stop};
 use crate::bits::{add_with_carry, cond_holds, sext};
 use crate::cpu::exception::{Ec, Exception, Fsc};
@@ -427,6 +428,20 @@ pub fn exec(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             }
             ctx.reevaluate();
         }
+        Op::MSR_i_PAN | Op::MSR_i_UAO | Op::MSR_i_DIT | Op::MSR_i_SSBS => {
+            let s = match i.op {
+                Op::MSR_i_PAN => table::Special::Pan,
+                Op::MSR_i_UAO => table::Special::Uao,
+                Op::MSR_i_DIT => table::Special::Dit,
+                _ => table::Special::Ssbs,
+            };
+            let el0_ok = matches!(i.op, Op::MSR_i_DIT | Op::MSR_i_SSBS);
+            if !sysreg::pstate_implemented(cpu, s) || (cpu.el == 0 && !el0_ok) {
+                return undef();
+            }
+            sysreg::set_pstate_field(cpu, s, i.a & 1 == 1);
+            ctx.reevaluate();
+        }
         Op::MRS => {
             let v = sysreg::mrs(cpu, ctx, i.imm as u16, i.rd).map_err(Exit::Exc)?;
             cpu.set(i.rd, v);
@@ -442,14 +457,15 @@ pub fn exec(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             sp_check(cpu, i.rn, base)?;
             let addr = if i.b == Wb::POST { base } else { base.wrapping_add(i.imm) };
             let size = (i.a & Mem::SIZE) as u32;
+            let unpriv = i.a & Mem::UNPRIV != 0;
             if i.a & Mem::LOAD != 0 {
-                let v = load_ext(load(cpu, ctx, addr, size)?, i.a);
+                let v = load_ext(load_as(cpu, ctx, addr, size, unpriv)?, i.a);
                 if i.b != Wb::OFFSET {
                     cpu.set_sp(i.rn, base.wrapping_add(i.imm));
                 }
                 cpu.set(i.rd, v);
             } else {
-                store(cpu, ctx, addr, size, cpu.xr(i.rd))?;
+                store_as(cpu, ctx, addr, size, cpu.xr(i.rd), unpriv)?;
                 if i.b != Wb::OFFSET {
                     cpu.set_sp(i.rn, base.wrapping_add(i.imm));
                 }
@@ -519,7 +535,7 @@ fn ldstx(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
     if base & (total - 1) != 0 {
         return Err(Exit::Exc(Exception::data_abort(cpu.el, base, Fsc::ALIGNMENT, !load_)));
     }
-    let pa = translate(cpu, ctx, base, !load_, false)?;
+    let pa = translate(cpu, ctx, base, if load_ { Acc::READ } else { Acc::WRITE })?.pa;
     let step = 1u64 << size;
     if load_ {
         let v1 = load(cpu, ctx, base, size)?;
@@ -582,23 +598,23 @@ fn sys(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
                 store(cpu, ctx, start.wrapping_add(k * 8), 3, 0)?;
             }
         }
-        // AT S1E1R/W, S1E0R/W: with stage 1 off, PA = VA (PAR_EL1.F = 0).
+        // AT S1E1R/W, S1E0R/W: the translation's result or fault in PAR_EL1.
         (0, 7, 8, 0..=3) => {
             if cpu.el == 0 {
                 return undef();
             }
             let va = cpu.xr(i.rd);
-            cpu.sys[table::PAR] = match translate(cpu, ctx, va, false, false) {
-                Ok(pa) => pa & 0x0000_ffff_ffff_f000,
-                Err(Exit::Exc(_)) => 1, // F=1: the translation faulted
-                Err(other) => return Err(other),
-            };
+            cpu.sys[table::PAR] = mmu::at(cpu, ctx, va, op2 & 1 == 1, op2 >= 2);
         }
-        // TLBI: op1=0 CRn=8 (no TLB modelled).
+        // TLBI: op1=0 CRn=8. Every form invalidates every vCPU's whole TLB (a superset of what
+        // each asks for, which no correct guest can tell apart).
         (0, 8, _, _) => {
             if cpu.el == 0 {
                 return undef();
             }
+            ctx.mem.tlb_gen += 1;
+            cpu.tlb.flush();
+            ctx.reevaluate();
         }
         _ => return undef(),
     }

@@ -5,7 +5,7 @@
 //! when the vCPU has retired `ctx.limit` instructions, or sooner with an [`Exit`] the machine
 //! must handle (HVC, WFI, stops).
 
-use super::access::translate;
+use super::mmu::{translate, Acc};
 use super::ops::exec;
 use super::{Ctx, Exit};
 use crate::cpu::exception::{Ec, Exception, Fsc};
@@ -44,11 +44,12 @@ fn run_with(cpu: &mut Cpu, ctx: &mut Ctx, cache: &mut DecodeCache) -> Option<Exi
                 cpu.icount += 1;
                 continue;
             }
-            let pa = match translate(cpu, ctx, pc, false, true) {
-                Ok(pa) => pa,
+            let pa = match translate(cpu, ctx, pc, Acc::FETCH) {
+                Ok(p) => p.pa,
                 Err(Exit::Exc(e)) => {
                     cpu.take(&e);
                     cpu.icount += 1;
+                    page_va = u64::MAX;
                     continue;
                 }
                 Err(other) => return Some(other),
@@ -76,10 +77,11 @@ fn run_with(cpu: &mut Cpu, ctx: &mut Ctx, cache: &mut DecodeCache) -> Option<Exi
             Err(Exit::Exc(e)) => {
                 cpu.take(&e);
                 cpu.icount += 1;
+                // Permissions of the fetch depend on the EL, which may have changed.
+                page_va = u64::MAX;
             }
             Err(x @ Exit::Stop(super::Stop::Watch)) => return Some(x),
             Err(x @ Exit::Stop(super::Stop::Mmio { .. })) => return Some(x),
-            Err(x @ Exit::Stop(super::Stop::Unimplemented(_))) => return Some(x),
             Err(x) => {
                 cpu.icount += 1;
                 return Some(x);

@@ -132,7 +132,46 @@ fn read_special(cpu: &mut Cpu, ctx: &mut Ctx, s: Special, e: u16) -> Result<u64,
         Special::Pmswinc | Special::Oslar => return Err(Exception::undef()),
         // OSLM = 0b10 (bits 3 and 0: OSLM[1] is bit 3), OSLK bit 1.
         Special::Oslsr => 0b1000 | (cpu.oslk as u64) << 1,
+        Special::Pan | Special::Uao | Special::Dit | Special::Ssbs => {
+            if !pstate_implemented(cpu, s) {
+                return Err(Exception::undef());
+            }
+            cpu.pstate() & pstate_bit(s)
+        }
     })
+}
+
+/// The PSTATE bit (SPSR layout) a PSTATE-field register reads and writes.
+pub fn pstate_bit(s: Special) -> u64 {
+    match s {
+        Special::Pan => 1 << 22,
+        Special::Uao => 1 << 23,
+        Special::Dit => 1 << 24,
+        _ => 1 << 12, // SSBS
+    }
+}
+
+/// Whether the guest-visible ID registers advertise the feature behind a PSTATE field
+/// (ID_AA64MMFR1_EL1.PAN [23:20], ID_AA64MMFR2_EL1.UAO [7:4], ID_AA64PFR0_EL1.DIT [51:48],
+/// ID_AA64PFR1_EL1.SSBS [7:4]); without it the register and its MSR (immediate) are UNDEFINED.
+pub fn pstate_implemented(cpu: &Cpu, s: Special) -> bool {
+    let (idx, lsb) = match s {
+        Special::Pan => (0x39, 20),
+        Special::Uao => (0x3a, 4),
+        Special::Dit => (0x20, 48),
+        _ => (0x21, 4),
+    };
+    (cpu.id[idx] >> lsb) & 0xf != 0
+}
+
+/// Writes a PSTATE field from a register value or an MSR (immediate) bit.
+pub fn set_pstate_field(cpu: &mut Cpu, s: Special, on: bool) {
+    match s {
+        Special::Pan => cpu.pan = on,
+        Special::Uao => cpu.uao = on,
+        Special::Dit => cpu.dit = on,
+        _ => cpu.ssbs = on,
+    }
 }
 
 /// MSR: applies a guest write, or returns the exception it raises.
@@ -162,8 +201,10 @@ pub fn msr(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8, v: u64) -> Result<(), E
             match r.kind {
                 Kind::Store { wmask, .. } => {
                     cpu.sys[i] = v & wmask;
-                    if i == table::SCTLR {
-                        // Alignment and MMU enables change how memory is accessed.
+                    if matches!(i, table::SCTLR | table::TCR | table::TTBR0 | table::TTBR1 | table::MAIR) {
+                        // Translation changes: the TLB is flushed (stricter than the architecture,
+                        // see exec/mmu.rs) and the loop left so its fetch page is looked up again.
+                        cpu.tlb.flush();
                         ctx.reevaluate();
                     }
                     Ok(())
@@ -235,6 +276,14 @@ fn write_special(cpu: &mut Cpu, ctx: &mut Ctx, s: Special, e: u16, v: u64) -> Re
         }
         Special::Pmswinc => {}
         Special::Oslar => cpu.oslk = v & 1 == 1,
+        Special::Pan | Special::Uao | Special::Dit | Special::Ssbs => {
+            if !pstate_implemented(cpu, s) {
+                return Err(Exception::undef());
+            }
+            set_pstate_field(cpu, s, v & pstate_bit(s) != 0);
+            // PAN and UAO change how the next access is checked (the TLB holds permissions).
+            ctx.reevaluate();
+        }
     }
     Ok(())
 }
@@ -247,7 +296,15 @@ pub fn raw_get(cpu: &Cpu, e: u16) -> Option<u64> {
             Kind::Store { .. } | Kind::Const | Kind::KvmOnly => cpu.sys[i],
             Kind::Id => cpu.id[table::id_index(e)?],
             Kind::Special(s) => match s {
-                Special::Nzcv | Special::Daif | Special::CurrentEl | Special::SpSel | Special::Isr => {
+                Special::Nzcv
+                | Special::Daif
+                | Special::CurrentEl
+                | Special::SpSel
+                | Special::Isr
+                | Special::Pan
+                | Special::Uao
+                | Special::Dit
+                | Special::Ssbs => {
                     return None; // PSTATE lives in the core register `pstate`
                 }
                 Special::SpEl0 => cpu.sp_el0(),

@@ -65,6 +65,11 @@ pub enum Special {
     /// OSLAR_EL1: write-only, sets OSLSR_EL1.OSLK.
     Oslar,
     Oslsr,
+    /// PSTATE fields as registers: PAN (FEAT_PAN), UAO (FEAT_UAO), DIT (FEAT_DIT), SSBS (FEAT_SSBS).
+    Pan,
+    Uao,
+    Dit,
+    Ssbs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +188,10 @@ pub const ROWS: &[SysReg] = &[
     r("SPSel",            enc(3,0,4,2,0), No, sp(S::SpSel)),
     r("CurrentEL",        enc(3,0,4,2,2), No, sp(S::CurrentEl)),
     r("NZCV",             enc(3,3,4,2,0), Rw, sp(S::Nzcv)),
+    r("PAN",              enc(3,0,4,2,3), No, sp(S::Pan)),
+    r("UAO",              enc(3,0,4,2,4), No, sp(S::Uao)),
+    r("DIT",              enc(3,3,4,2,5), Rw, sp(S::Dit)),
+    r("SSBS",             enc(3,3,4,2,6), Rw, sp(S::Ssbs)),
     r("DAIF",             enc(3,3,4,2,1), IfSctlr(SCTLR_UMA, true), sp(S::Daif)),
     r("AFSR0_EL1",        enc(3,0,5,1,0), No, st(0)),
     r("AFSR1_EL1",        enc(3,0,5,1,1), No, st(0)),
@@ -338,6 +347,10 @@ pub const CNTKCTL: usize = row("CNTKCTL_EL1");
 pub const PMUSERENR: usize = row("PMUSERENR_EL0");
 pub const PMCCFILTR: usize = row("PMCCFILTR_EL0");
 pub const PAR: usize = row("PAR_EL1");
+pub const TCR: usize = row("TCR_EL1");
+pub const TTBR0: usize = row("TTBR0_EL1");
+pub const TTBR1: usize = row("TTBR1_EL1");
+pub const MAIR: usize = row("MAIR_EL1");
 pub const CTR: usize = row("CTR_EL0");
 pub const CLIDR: usize = row("CLIDR_EL1");
 pub const AIDR: usize = row("AIDR_EL1");
