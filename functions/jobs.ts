@@ -9,7 +9,7 @@
  */
 import { type IssueInput, issueVerdict } from "./pipeline.ts";
 import type { Services } from "./services.ts";
-import { formatOf, readSnapshot } from "./snapshot_input.ts";
+import { readSnapshot } from "./snapshot_input.ts";
 
 export interface ImportInput {
   bytes: Uint8Array;
@@ -21,11 +21,7 @@ export const JOBS = {
   issue: (s: Services, input: IssueInput) => issueVerdict(s, input),
   /** POST /v1/snapshots: the upload must import before it is stored. */
   import: async (s: Services, input: ImportInput) => {
-    const snap = await readSnapshot(
-      input.bytes,
-      formatOf(input.contentType),
-      s.config.limits.maxBodyBytes,
-    );
+    const snap = await readSnapshot(input.bytes, input.contentType, s.config.limits.maxBodyBytes);
     return { vcpus: snap.vcpus.length };
   },
 };

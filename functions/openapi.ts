@@ -24,6 +24,140 @@ const PROBLEM_SCHEMA: Schema = {
   },
 };
 
+const HEX64 = { type: "string", pattern: "^[0-9a-f]{64}$" };
+const STR = { type: "string" };
+const INT = { type: "integer", minimum: 0 };
+const obj = (
+  required: string[],
+  properties: Record<string, Schema>,
+  optional: Record<string, Schema> = {},
+): Schema => ({
+  type: "object",
+  additionalProperties: false,
+  required,
+  properties: { ...properties, ...optional },
+});
+const REF = obj(["id", "sha256"], { id: STR, sha256: HEX64 });
+const FACT = obj(["cite", "confidence"], { cite: STR, confidence: { enum: ["V", "I", "U"] } });
+const SEVERITY = { enum: ["breaking", "notable", "info"] };
+const STATUS = { enum: ["pass", "warn", "fail"] };
+
+/**
+ * The verdict payload as JSON (verdict/json.ts verdictToJSON of verdict/model.ts), the `verdict`
+ * member of a JSON answer. tests/http/openapi_test.ts checks real verdicts against it, so a field
+ * added to the model without a row here fails there.
+ */
+export const VERDICT_SCHEMA: Schema = {
+  ...obj(
+    [
+      "format",
+      "version",
+      "snapshot",
+      "source",
+      "vmm",
+      "engine",
+      "targets",
+      "summary",
+      "issued_at",
+      "issued_at_utc",
+      "dev_key",
+    ],
+    {
+      format: STR,
+      version: { type: "integer" },
+      snapshot: obj(["sha256", "size"], { sha256: HEX64, size: INT }),
+      source: obj(["profile", "host"], { profile: REF, host: REF }),
+      vmm: STR,
+      engine: obj(["version", "wasm_sha256", "probes"], {
+        version: STR,
+        wasm_sha256: HEX64,
+        probes: { type: "object", additionalProperties: HEX64 },
+      }, { git_revision: STR }),
+      targets: {
+        type: "array",
+        items: obj(
+          [
+            "id",
+            "profile",
+            "host",
+            "restorable",
+            "status",
+            "checked",
+            "operations",
+            "drift",
+            "reliance",
+          ],
+          {
+            id: { ...STR, description: "<profile>[+<variant>…]@<host>" },
+            profile: REF,
+            host: REF,
+            restorable: { type: "boolean" },
+            status: STATUS,
+            checked: { ...INT, description: "restore operations evaluated, ok ones included" },
+            operations: {
+              type: "array",
+              description: "the operations whose outcome was not ok, in restore order",
+              items: obj(["op", "name", "component", "outcome", "reason"], {
+                op: STR,
+                name: STR,
+                component: { enum: ["vm", "vcpu", "firmware", "timer", "vgic", "its"] },
+                outcome: { enum: ["ok", "ignored", "failed"] },
+                reason: STR,
+              }, {
+                vcpu: INT,
+                id: { type: "string", pattern: "^0x[0-9a-f]+$", description: "KVM ONE_REG id" },
+                attr: { ...STR, description: "device attribute group:attr" },
+                value: STR,
+                errno: { type: "string", pattern: "^E[A-Z]+$" },
+                source: FACT,
+              }),
+            },
+            drift: {
+              type: "array",
+              items: obj(["what", "source", "target", "severity", "explanation"], {
+                what: STR,
+                source: STR,
+                target: STR,
+                severity: SEVERITY,
+                explanation: STR,
+              }, { vcpu: INT, fact: FACT }),
+            },
+            reliance: {
+              type: "array",
+              items: obj(["kind", "severity", "explanation"], {
+                kind: STR,
+                severity: SEVERITY,
+                explanation: STR,
+              }, { vcpu: INT, fact: FACT }),
+            },
+          },
+        ),
+      },
+      summary: obj(
+        ["status", "targets", "restorable", "failed", "ignored", "breaking", "notable", "info"],
+        {
+          status: STATUS,
+          targets: INT,
+          restorable: INT,
+          failed: INT,
+          ignored: INT,
+          breaking: INT,
+          notable: INT,
+          info: INT,
+        },
+      ),
+      issued_at: { ...INT, description: "seconds since the Unix epoch" },
+      issued_at_utc: { type: "string", format: "date-time" },
+      dev_key: {
+        type: "boolean",
+        description: "signed with a development key: proves nothing; verify refuses it by default",
+      },
+    },
+    { nonce: STR },
+  ),
+  description: "The signed verdict's payload, decoded (the COSE_Sign1 is the authority).",
+};
+
 function paramSchema(p: Param): Schema {
   const one: Schema = { type: "string" };
   if (p.pattern !== undefined) one.pattern = p.pattern;
@@ -96,7 +230,7 @@ export function openapiDocument(routes: readonly RouteDef[]): Record<string, unk
     },
     paths,
     components: {
-      schemas: { Problem: PROBLEM_SCHEMA },
+      schemas: { Problem: PROBLEM_SCHEMA, Verdict: VERDICT_SCHEMA },
       securitySchemes: {
         bearer: {
           type: "http",

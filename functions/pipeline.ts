@@ -92,7 +92,7 @@ export async function issueVerdict(s: Services, input: IssueInput): Promise<Issu
   try {
     const checked = await app.check({
       bytes: input.bytes,
-      format: formatOf(input.contentType),
+      format: formatOf(input.contentType, input.bytes),
       targets: input.targets,
       source: input.source,
       vmm: input.vmm,

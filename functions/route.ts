@@ -25,6 +25,8 @@ export interface Param {
   description: string;
   /** Anchored regular expression each value must match. */
   pattern?: string;
+  /** More for the error when the value does not match, e.g. how to encode it. */
+  hint?: (value: string) => string | undefined;
   /** Longest accepted value, in characters. */
   maxLength?: number;
 }
@@ -81,7 +83,8 @@ function checkValue(p: Param, v: string): void {
   if (p.pattern !== undefined && !new RegExp(p.pattern).test(v)) {
     throw new Problem(
       "bad-request",
-      `${p.in} parameter ${p.name}: ${quote(v)} does not match ${p.pattern}`,
+      `${p.in} parameter ${p.name}: ${quote(v)} does not match ${p.pattern}` +
+        (p.hint?.(v) ? `; ${p.hint(v)}` : ""),
     );
   }
 }

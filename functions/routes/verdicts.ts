@@ -15,11 +15,22 @@ import { TARGET_PATTERN } from "./verdicts_ledger.ts";
 
 const JSON_VERDICT = {
   type: "object",
-  required: ["verdict", "cose", "sha256", "ledger"],
+  additionalProperties: false,
+  required: ["verdict", "cose", "snapshot_sha256", "cose_sha256", "ledger"],
   properties: {
-    verdict: { type: "object", description: "the decoded payload (verdict/json.ts rendering)" },
+    verdict: { $ref: "#/components/schemas/Verdict" },
     cose: { type: "string", contentEncoding: "base64", description: "the COSE_Sign1 bytes" },
-    sha256: { type: "string", description: "SHA-256 of the COSE bytes" },
+    snapshot_sha256: {
+      type: "string",
+      pattern: "^[0-9a-f]{64}$",
+      description:
+        "SHA-256 of the uploaded snapshot bytes: the ledger key (GET /v1/verdicts/{sha256})",
+    },
+    cose_sha256: {
+      type: "string",
+      pattern: "^[0-9a-f]{64}$",
+      description: "SHA-256 of the COSE_Sign1 bytes: this verdict's id in the ledger listing",
+    },
     ledger: { type: "string", description: "where the verdicts for this snapshot are listed" },
   },
 };
@@ -41,8 +52,17 @@ export const VERDICT_ROUTES: RouteDef[] = [{
       in: "query",
       required: true,
       repeated: true,
-      description: "<profile>[+<variant>…]@<host>, e.g. linux-6.1@neoverse-n1; repeat for several",
+      description:
+        "<profile>[+<variant>…]@<host>, e.g. linux-6.1@neoverse-n1; repeat for several. In a query " +
+        "string a literal + means a space, so write a variant's + as %2B: " +
+        "target=linux-6.1%2Biidr-fix@neoverse-n1 (curl: --data-urlencode with -G, or %2B by hand)",
       pattern: TARGET_PATTERN,
+      hint: (v) =>
+        v.includes(" ")
+          ? `a + in a query string arrives as a space: write the variant's + as %2B (target=${
+            v.replaceAll(" ", "%2B")
+          })`
+          : undefined,
     },
     {
       name: "vmm",
@@ -65,8 +85,10 @@ export const VERDICT_ROUTES: RouteDef[] = [{
   ],
   body: {
     required: true,
-    description: "the snapshot (Content-Type picks the importer), or multipart/form-data with " +
-      "a snapshot part and the caller's own profile and host parts (JSON) that targets may name",
+    description: "the snapshot: a specific Content-Type names the format and must match the " +
+      "body's first bytes; application/octet-stream, application/x-www-form-urlencoded (curl " +
+      "--data-binary's default) or none let the bytes decide. Or multipart/form-data with a " +
+      "snapshot part and the caller's own profile and host parts (JSON) that targets may name",
     content: {
       ...Object.fromEntries(
         SNAPSHOT_MEDIA_TYPES.map((m) => [m, { type: "string", format: "binary" }]),
@@ -140,7 +162,8 @@ export const VERDICT_ROUTES: RouteDef[] = [{
     return Response.json({
       verdict: verdictToJSON(issued.verdict),
       cose: btoa(Array.from(issued.cose, (b) => String.fromCharCode(b)).join("")),
-      sha256: issued.sha256,
+      snapshot_sha256: issued.snapshot,
+      cose_sha256: issued.sha256,
       ledger: `/v1/verdicts/${issued.snapshot}`,
     }, { headers });
   },

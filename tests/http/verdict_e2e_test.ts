@@ -178,7 +178,8 @@ Deno.test("Accept: application/json gives the decoded verdict beside the same CO
     // Recognised from the fingerprint's kernel_version and MIDR, not given.
     assertEquals(j.verdict.source.profile.id, "amzn2023-6.1");
     const cose = Uint8Array.from(atob(j.cose), (c) => c.charCodeAt(0));
-    assertEquals(j.sha256, await sha256Hex(cose));
+    assertEquals(j.cose_sha256, await sha256Hex(cose));
+    assertEquals(j.snapshot_sha256, await sha256Hex(fp));
     const v = await verifyVerdict(cose, {
       keys: [await trustedKeyOf(await t.services.signer())],
       snapshotBytes: fp,
