@@ -13,7 +13,8 @@
  * - `userContext`, `resolveTargets`, `resolveSpec`, `vmmOf`, `checkInstructionBudget`,
  *   `MAX_USER_FILES`: the request rules, for front ends that refuse early (webhooks).
  * - `AppError`, `AppErrorType`: client-caused failures as data.
- * Judging (status per target, overall, exit code) is verdict/judge.ts, not here.
+ * - `judgeAssessment(a)`: verdict/judge.ts's rule for an assessment (status, exit, label).
+ * Judging itself (status per target, overall, exit code) is verdict/judge.ts, not here.
  */
 export { AppError, type AppErrorType } from "./errors.ts";
 export { engine } from "./engine.ts";
@@ -24,6 +25,7 @@ export {
   checkInstructionBudget,
   type CheckLimits,
   type CheckRequest,
+  judgeAssessment,
   MAX_USER_FILES,
   resolveSpec,
   resolveTargets,

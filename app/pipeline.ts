@@ -27,9 +27,11 @@ import {
 } from "../emulator/validate.ts";
 import {
   buildVerdict,
+  judge,
   type Signer,
   signVerdict,
   snapshotRef,
+  type StatusRule,
   toHex,
   type Verdict,
 } from "../verdict/mod.ts";
@@ -292,4 +294,14 @@ export async function sign(c: Checked, opts: SignOptions): Promise<Signed> {
     sha256: toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", cose))),
     snapshot: toHex(snapshot.sha256),
   };
+}
+
+/** The judge's rule (verdict/judge.ts) for one assessment, read as the target it signs. */
+export function judgeAssessment(a: Assessment): StatusRule {
+  return judge({
+    restorable: a.restore.restorable,
+    operations: a.restore.operations,
+    drift: a.drift,
+    reliance: a.reliance,
+  });
 }

@@ -7,7 +7,8 @@
 import type { Snapshot } from "../snapshots/model.ts";
 import type { OperationResult } from "../emulator/findings.ts";
 import type { Assessment } from "../emulator/validate.ts";
-import { EXIT } from "./exit.ts";
+import { judgeAssessment } from "../app/mod.ts";
+import { exitCode } from "../verdict/mod.ts";
 
 const COMPONENT_TITLE: Record<OperationResult["component"], string> = {
   vm: "VM",
@@ -18,11 +19,8 @@ const COMPONENT_TITLE: Record<OperationResult["component"], string> = {
   its: "ITS",
 };
 
-const VERDICT_TEXT: Record<number, string> = {
-  [EXIT.OK]: "restorable",
-  [EXIT.WARN]: "restorable with warnings",
-  [EXIT.NOT_RESTORABLE]: "NOT RESTORABLE",
-};
+/** The judge's label for a target (verdict/judge.ts STATUS_RULES). */
+const verdictText = (a: Assessment) => judgeAssessment(a).label;
 
 export function tally(ops: readonly OperationResult[]) {
   return {
@@ -32,12 +30,9 @@ export function tally(ops: readonly OperationResult[]) {
   };
 }
 
-/** Exit code of one assessment. */
+/** Exit code of one assessment: the judge's (verdict/judge.ts), as for the signed verdict. */
 export function exitFor(a: Assessment): number {
-  if (!a.restore.restorable) return EXIT.NOT_RESTORABLE;
-  const warn = a.restore.operations.some((o) => o.outcome === "ignored") ||
-    a.drift.some((d) => d.severity !== "info") || a.reliance.some((r) => r.severity !== "info");
-  return warn ? EXIT.WARN : EXIT.OK;
+  return exitCode(judgeAssessment(a).status);
 }
 
 const OUTCOME = { ok: "ok     ", ignored: "IGNORED", failed: "FAILED " } as const;
@@ -133,7 +128,7 @@ function targetHead(a: Assessment): string[] {
   return [
     "",
     `target ${a.target.id}: ${
-      VERDICT_TEXT[exitFor(a)]
+      verdictText(a)
     } (${t.failed} failed, ${t.ignored} ignored, ${t.ok} ok)`,
     `  profile ${a.target.profile.id}: ${a.target.profile.title} [sha256 ${
       a.target.profile.digest.slice(0, 16)
@@ -200,7 +195,7 @@ export function summaryTable(as: readonly Assessment[]): string[] {
       a.reliance.filter((r) => r.severity === sev).length;
     return [
       a.target.id,
-      VERDICT_TEXT[exitFor(a)],
+      verdictText(a),
       String(t.failed),
       String(t.ignored),
       String(count("breaking")),

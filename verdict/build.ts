@@ -1,17 +1,16 @@
 /**
  * Building a verdict from the pipeline's results: keeps the operations that were not `ok`,
- * computes each target's status and the summary (the rule is at `Status` in model.ts), stamps
+ * computes each target's status and the summary (the judge, judge.ts), stamps
  * the time, and validates the whole against the layout table so a bad input is refused here,
  * with its path, rather than signed.
  */
-import type { DriftFinding, OperationResult, RelianceFinding } from "../emulator/findings.ts";
+import type { DriftFinding, OperationResult, RelianceFinding } from "./shapes.ts";
 import { ENGINE_VERSION } from "../version.ts";
 import { sha256 } from "./bytes.ts";
 import {
   type DataRef,
   type EngineIdentity,
   type SnapshotRef,
-  type Status,
   type Summary,
   type TargetVerdict,
   type Verdict,
@@ -19,6 +18,7 @@ import {
   VERDICT_VERSION,
 } from "./model.ts";
 import { conform, VERDICT_SPEC, VerdictError } from "./schema.ts";
+import { targetStatus, worst } from "./judge.ts";
 
 export interface TargetInput {
   /** Defaults to "<profile id>@<host id>". */
@@ -96,20 +96,8 @@ export function buildVerdict(input: VerdictInput, opts: BuildOptions): Verdict {
   return conform(draft, VERDICT_SPEC) as Verdict;
 }
 
-type Judged = Pick<TargetVerdict, "restorable" | "operations" | "drift" | "reliance">;
-
-/** The status rule of model.ts `Status`, for one target. */
-export function targetStatus(t: Judged): Status {
-  const findings = [...(t.drift ?? []), ...(t.reliance ?? [])];
-  if (t.restorable !== true || findings.some((f) => f.severity === "breaking")) return "fail";
-  if (
-    findings.some((f) => f.severity === "notable") ||
-    (t.operations ?? []).some((o) => o.outcome === "ignored")
-  ) {
-    return "warn";
-  }
-  return "pass";
-}
+/** The status of one target: judge.ts decides (re-exported here for older importers). */
+export { targetStatus };
 
 /** Counts over all targets; the overall status is the worst target status. */
 export function summarise(targets: readonly TargetVerdict[]): Summary {
@@ -123,7 +111,6 @@ export function summarise(targets: readonly TargetVerdict[]): Summary {
     notable: 0,
     info: 0,
   };
-  const rank: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
   for (const t of targets) {
     if (t.restorable) s.restorable++;
     for (const o of t.operations) {
@@ -131,8 +118,7 @@ export function summarise(targets: readonly TargetVerdict[]): Summary {
       if (o.outcome === "ignored") s.ignored++;
     }
     for (const f of [...t.drift, ...t.reliance]) s[f.severity]++;
-    const st = targetStatus(t);
-    if (rank[st] > rank[s.status]) s.status = st;
+    s.status = worst([s.status, targetStatus(t)]);
   }
   return s;
 }

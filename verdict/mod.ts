@@ -1,7 +1,7 @@
 /**
  * The signed verdict: model, deterministic encoding, COSE_Sign1 signing and verification, keys,
- * and the JSON and DSSE/in-toto exports. verdict/ depends on cbor/ and on the plain finding
- * types of emulator/findings.ts only.
+ * and the JSON and DSSE/in-toto exports, and the judge (judge.ts: status and exit code). verdict/
+ * depends on cbor/ only; the finding shapes it signs are its own (shapes.ts).
  *
  * Producing a verdict (what `rollsafe check --out` and the service do):
  *
@@ -56,6 +56,26 @@ export {
   type VerdictInput,
 } from "./build.ts";
 export { decodeVerdict, encodeVerdict, VERDICT_LIMITS } from "./codec.ts";
+export {
+  type Cause,
+  exitCode,
+  judge,
+  type Judged,
+  STATUS_RULES,
+  STATUS_TABLE,
+  type StatusRule,
+  worst,
+} from "./judge.ts";
+export {
+  COMPONENTS,
+  type DriftFinding,
+  ERRNOS,
+  type FactSource,
+  type OperationResult,
+  type RelianceFinding,
+  SEVERITIES,
+  type Severity,
+} from "./shapes.ts";
 export { VerdictError } from "./schema.ts";
 export { verdictToJSON } from "./json.ts";
 export {

@@ -7,7 +7,7 @@
  * stay "0x…" text, as the finding types already carry them. Times are whole seconds since the
  * Unix epoch (the NumericDate of RFC 8392 §2, without fractions).
  */
-import type { DriftFinding, OperationResult, RelianceFinding } from "../emulator/findings.ts";
+import type { DriftFinding, OperationResult, RelianceFinding } from "./shapes.ts";
 
 /** `format` of every verdict; a reader refuses anything else. */
 export const VERDICT_FORMAT = "rollsafe.verdict";
@@ -23,14 +23,9 @@ export const VERDICT_AAD = "rollsafe/verdict/v1";
 /** Media type of the whole COSE_Sign1 message (RFC 9052 §2). */
 export const COSE_SIGN1_MEDIA_TYPE = 'application/cose; cose-type="cose-sign1"';
 
-/**
- * Overall outcome. The rule (summarise() in build.ts), per target and over all targets:
- * - `fail` if a target is not restorable or any finding is `breaking`;
- * - `warn` otherwise, if any finding is `notable` or any operation was `ignored`
- *   (accepted by the kernel but a no-op: the guest loses that state silently);
- * - `pass` otherwise (`info` findings do not change the status).
- */
-export type Status = "pass" | "warn" | "fail";
+/** Outcome per target and overall: the rules are the judge's table (judge.ts STATUS_RULES). */
+import type { Status } from "./judge.ts";
+export type { Status };
 
 /** A piece of input data named by id and pinned by the SHA-256 of its exact bytes. */
 export interface DataRef {

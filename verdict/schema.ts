@@ -7,6 +7,7 @@
  * Records are closed: an unknown field is an error, because a reader that ignored fields would
  * report a verdict as saying less than it was signed to say.
  */
+import { COMPONENTS, ERRNOS, SEVERITIES } from "./shapes.ts";
 
 /** A verdict that is malformed, with the path of the offending value. */
 export class VerdictError extends Error {
@@ -30,25 +31,12 @@ export type Spec =
 
 export type Fields = Record<string, { spec: Spec; optional?: true }>;
 
-const SEVERITIES = ["breaking", "notable", "info"] as const;
 const STATUSES = ["pass", "warn", "fail"] as const;
-const ERRNOS = [
-  "ENOENT",
-  "EINVAL",
-  "EBUSY",
-  "EPERM",
-  "ENXIO",
-  "EEXIST",
-  "EACCES",
-  "EFAULT",
-  "ENODEV",
-] as const;
-const COMPONENTS = ["vcpu", "vgic", "firmware", "timer", "vm", "its"] as const;
 
 const name = (max = 200): Spec => ({ t: "text", max, pattern: /^\S(.*\S)?$/s });
 const prose: Spec = { t: "text", max: 4000, pattern: /\S/ };
 /**
- * 64-bit (or wider) values as lower-case "0x…" text, as emulator/findings.ts defines them: up to
+ * 64-bit (or wider) values as lower-case "0x…" text, as shapes.ts declares them: up to
  * KVM_REG_SIZE_U2048 (an SVE Z register, 2048 bits), i.e. "0x" and 512 hex digits.
  */
 const hex64: Spec = { t: "text", max: 2 + 2048 / 4, pattern: /^0x[0-9a-f]+$/ };
@@ -67,7 +55,7 @@ const dataRef: Spec = {
   fields: { id: { spec: name() }, sha256: { spec: { t: "digest" } } },
 };
 
-/** OperationResult (emulator/findings.ts); a verdict keeps only the ones that were not `ok`. */
+/** OperationResult (shapes.ts); a verdict keeps only the ones that were not `ok`. */
 const operation: Spec = {
   t: "record",
   fields: {
@@ -83,7 +71,7 @@ const operation: Spec = {
     reason: { spec: prose },
     source: { spec: factSource, optional: true },
   },
-  // An errno is what a failing ioctl returns; an ignored write returns 0 (findings.ts).
+  // An errno is what a failing ioctl returns; an ignored write returns 0.
   refine: (v, path) => {
     if (v.outcome === "failed" && v.errno === undefined) {
       throw new VerdictError(`${path}.errno`, "a failed operation must name its errno");

@@ -10,11 +10,15 @@ import { equalBytes, sha256, toHex } from "./bytes.ts";
 import { checkSign1, parseSign1 } from "./cose.ts";
 import { decodeVerdict } from "./codec.ts";
 import { DEV_KID_PREFIX, type TrustedKey } from "./keys.ts";
+import { exitCode, judge } from "./judge.ts";
 import { type TargetVerdict, type Verdict, VERDICT_AAD, VERDICT_CONTENT_TYPE } from "./model.ts";
 
 /**
- * Why verification failed, with the exit code `rollsafe verify` returns for it. Codes 10+ are
- * verify's own; "not-restorable" reuses 2, the code `rollsafe check` gives the same answer.
+ * Why verification did not end in a plain yes, with the exit code `rollsafe verify` returns for
+ * it. Codes 10+ are verify's own refusals of the message; once the message holds, the target's
+ * signed status is judged by verdict/judge.ts and its exit code is the one `rollsafe check`
+ * returns for the same status: `not-restorable` and `breaking` (status fail) 2, `warnings`
+ * (status warn) 1.
  */
 export const VERIFY_REASONS = {
   /** Not a COSE_Sign1 verdict: structure, header, algorithm, content type or payload layout. */
@@ -29,12 +33,16 @@ export const VERIFY_REASONS = {
   "snapshot-mismatch": 12,
   /** The verdict has no target by that name (or the name is ambiguous). */
   "target-not-covered": 13,
-  /** The verdict says the snapshot does not restore on that target. */
+  /** The verdict says the snapshot does not restore on that target (status fail). */
   "not-restorable": 2,
+  /** Restorable, but the guest would observe a breaking change (status fail). */
+  "breaking": 2,
   /** Older than maxAgeSeconds, or issued in the future beyond the clock skew allowance. */
   "expired": 15,
   /** The verdict's nonce is absent or differs from the expected one. */
   "nonce-mismatch": 16,
+  /** Every check held; the target is restorable with warnings (status warn). */
+  "warnings": 1,
 } as const;
 
 export type VerifyReason = keyof typeof VERIFY_REASONS;
@@ -158,13 +166,27 @@ export async function verifyVerdict(bytes: Uint8Array, opts: VerifyOptions): Pro
   const found = findTarget(verdict, opts.target);
   if (typeof found === "string") return fail("target-not-covered", found, ctx);
   const withTarget = { ...ctx, target: found };
-  if (!found.restorable) {
+  // The same judge that set the signed status (decodeVerdict refused any disagreement), asked
+  // again for the cause, so a refusal says which rule.
+  const judged = judge(found);
+  if (judged.reason === "not-restorable") {
     const failed = found.operations.filter((o) => o.outcome === "failed");
     const first = failed[0];
     return fail(
       "not-restorable",
       `verdict says not restorable on ${found.id}: ${failed.length} failed operation(s)` +
         (first ? `, first ${first.op} ${first.name}: ${first.errno}` : ""),
+      withTarget,
+    );
+  }
+  if (judged.reason === "breaking") {
+    const breaking = [...found.drift, ...found.reliance].filter((f) => f.severity === "breaking");
+    const first = breaking[0];
+    return fail(
+      "breaking",
+      `verdict says restorable on ${found.id} but the guest would observe ${breaking.length} ` +
+        `breaking change(s), first ${"what" in first ? first.what : first.kind}: ` +
+        first.explanation,
       withTarget,
     );
   }
@@ -199,16 +221,11 @@ export async function verifyVerdict(bytes: Uint8Array, opts: VerifyOptions): Pro
     );
   }
 
-  return {
-    ok: true,
-    reason: "ok",
-    code: 0,
-    message: `verdict by ${kid}${dev ? " (DEVELOPMENT key)" : ""}: restorable on ${found.id}` +
-      ` (status ${found.status}), snapshot ${
-        toHex(verdict.snapshot.sha256).slice(0, 16)
-      }…, issued ${iso(verdict.issued_at)}`,
-    ...withTarget,
-  };
+  const says = `verdict by ${kid}${dev ? " (DEVELOPMENT key)" : ""}: restorable on ${found.id}` +
+    ` (status ${found.status}), snapshot ${toHex(verdict.snapshot.sha256).slice(0, 16)}…, ` +
+    `issued ${iso(verdict.issued_at)}`;
+  if (judged.reason !== "ok") return fail(judged.reason, `${says}; ${judged.meaning}`, withTarget);
+  return { ok: true, reason: "ok", code: exitCode(judged.status), message: says, ...withTarget };
 }
 
 /** The target named by `name`: an exact id, else the one target with that profile id. */

@@ -21,9 +21,7 @@ import { Problem } from "../problem.ts";
 import type { RouteDef } from "../route.ts";
 import type { Services } from "../services.ts";
 import type { StoredSnapshot } from "../ledger/mod.ts";
-
-type Status = "pass" | "warn" | "fail";
-const RANK: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
+import { type Status, worst } from "../../verdict/mod.ts";
 
 async function run(s: Services, source: string, delivery: string, req: HookRequest) {
   const pairs = req.snapshots.length * req.targets.length;
@@ -103,7 +101,7 @@ async function checkAll(
       nonce: req.nonce,
     });
     const st = issued.verdict.summary.status;
-    if (RANK[st] > RANK[status]) status = st;
+    status = worst([status, st]); // the judge's order (verdict/judge.ts), as in the summary
     results.push({
       snapshot: snap.sha256,
       status: st,

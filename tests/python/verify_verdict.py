@@ -15,8 +15,9 @@ Statement v1 / test-result predicate.
 Usage: verify_verdict.py FILE --key KEYFILE [--key ...] --snapshot FILE --target ID
                          [--accept-dev-key] [--dsse]
 Prints one JSON object; exits 0 if everything holds, else the reason's code as in
-cli/verify.ts (10 format/signature, 11 unknown key, 12 snapshot, 13 target, 2 not restorable,
-17 development key), 3 for usage errors.
+cli/verify.ts (10 format/signature, 11 unknown key, 12 snapshot, 13 target, 17 development key),
+3 for usage errors; once the message holds, the README's exit-code table judges the target:
+2 not restorable or a breaking finding, 1 warnings (a notable finding or an ignored write).
 """
 import argparse
 import base64
@@ -31,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 AAD = b"rollsafe/verdict/v1"
 CONTENT_TYPE = "application/vnd.rollsafe.verdict+cbor"
 CODES = {"bad-format": 10, "bad-signature": 10, "unknown-key": 11, "snapshot-mismatch": 12,
-         "target-not-covered": 13, "not-restorable": 2, "dev-key-refused": 17}
+         "target-not-covered": 13, "not-restorable": 2, "breaking": 2, "warnings": 1,
+         "dev-key-refused": 17}
 
 
 class Refused(Exception):
@@ -126,6 +128,12 @@ def verify_cose(data, keys, snapshot_digest, target, accept_dev):
     t = find_target(v["targets"], target, lambda t: t["id"], lambda t: t["profile"]["id"])
     if not t["restorable"]:
         raise Refused("not-restorable", "not restorable on " + t["id"])
+    findings = t["drift"] + t["reliance"]
+    if any(f["severity"] == "breaking" for f in findings):
+        raise Refused("breaking", "a breaking guest-visible change on " + t["id"])
+    if any(f["severity"] == "notable" for f in findings) or \
+            any(o["outcome"] == "ignored" for o in t["operations"]):
+        raise Refused("warnings", "restorable with warnings on " + t["id"])
     return {"kid": kid, "target": t["id"], "status": t["status"],
             "summary": v["summary"]["status"], "issued_at": v["issued_at"],
             "nonce": v.get("nonce"), "dev_key": dev}
@@ -159,6 +167,10 @@ def verify_dsse(data, keys, snapshot_digest, target, accept_dev):
                     lambda c: c["name"][len("profile:"):])
     if not t["annotations"]["restorable"]:
         raise Refused("not-restorable", "not restorable on " + t["annotations"]["target"])
+    if t["annotations"]["status"] == "fail":
+        raise Refused("breaking", "a breaking guest-visible change on " + t["annotations"]["target"])
+    if t["annotations"]["status"] == "warn":
+        raise Refused("warnings", "restorable with warnings on " + t["annotations"]["target"])
     return {"kid": kid, "target": t["annotations"]["target"], "result": st["predicate"]["result"]}
 
 

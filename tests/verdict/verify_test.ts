@@ -44,7 +44,7 @@ async function check(
   return r;
 }
 
-Deno.test("exit-code table: each reason has its own code; not-restorable reuses check's 2", () => {
+Deno.test("exit-code table: each refusal has its own code; the judged ones (not-restorable, breaking, warnings) reuse check's", () => {
   assertEquals(VERIFY_REASONS, {
     "bad-format": 10,
     "dev-key-refused": 17,
@@ -53,8 +53,10 @@ Deno.test("exit-code table: each reason has its own code; not-restorable reuses 
     "snapshot-mismatch": 12,
     "target-not-covered": 13,
     "not-restorable": 2,
+    "breaking": 2,
     "expired": 15,
     "nonce-mismatch": 16,
+    "warnings": 1,
   });
 });
 
