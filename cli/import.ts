@@ -1,12 +1,14 @@
 /**
- * `rollsafe import <qemu|fc-fingerprint|native> <input> -o <out.cbor>`: converts a VMM's saved
- * state into a native snapshot (deterministic CBOR).
+ * `rollsafe import [qemu|fc-fingerprint|native] <input> -o <out.cbor>`: converts a VMM's saved
+ * state into a native snapshot (deterministic CBOR). Without a format the input is recognised
+ * as check and inspect do (QEMU streams bare, compressed or in a libvirt save image); it is
+ * read as a stream, so a QEMU stream of any size imports without being held in memory.
  */
 import { EXIT } from "./exit.ts";
 import { type CommandSpec, one, UsageError } from "./args.ts";
 import { readInput, writeOutput } from "./io.ts";
 import { encodeSnapshot, SnapshotError } from "../snapshots/mod.ts";
-import { importSnapshot, INPUT_FORMATS, type InputFormat } from "../snapshots/import/mod.ts";
+import { importPath, INPUT_FORMATS, type InputFormat } from "../snapshots/import/mod.ts";
 
 export { readInput };
 
@@ -14,8 +16,12 @@ export const importCommand: CommandSpec = {
   name: "import",
   summary: "convert a QEMU stream or Firecracker fingerprint into a native snapshot",
   args: [
-    { name: "<format>", help: "the input's format", choices: INPUT_FORMATS },
-    { name: "<input>", help: "the file to convert (- for stdin)" },
+    {
+      name: "<format-or-input>",
+      help: `the input's format (${INPUT_FORMATS.join(", ")}; optional: recognised when ` +
+        "left out), or the input itself",
+    },
+    { name: "[input]", help: "the file to convert (- for stdin) when a format is given" },
   ],
   options: [{
     name: "out",
@@ -26,14 +32,27 @@ export const importCommand: CommandSpec = {
   }],
   examples: [
     "rollsafe import qemu vm.migration -o vm.cbor",
+    "rollsafe import vm.save.zst -o vm.cbor",
+    "virsh save dom /dev/stdout | rollsafe import - -o vm.cbor",
     "rollsafe import fc-fingerprint tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.1host.json -o n1.cbor",
   ],
   run: async (p) => {
     try {
-      const [format, input] = p.positionals;
+      const [first, second] = p.positionals;
+      const [format, input] = second === undefined ? [undefined, first] : [first, second];
+      if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat)) {
+        throw new UsageError(
+          `unknown input format '${format}' (known: ${INPUT_FORMATS.join(", ")})`,
+        );
+      }
       const out = one(p, "out")!;
-      const bytes = await readInput(input);
-      const snapshot = await importSnapshot(bytes, { format: format as InputFormat });
+      const snapshot = await importPath(input, { format: format as InputFormat | undefined })
+        .catch((e) => {
+          if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
+            throw new UsageError(`cannot read ${input}: ${e.message}`);
+          }
+          throw e;
+        });
       const encoded = encodeSnapshot(snapshot);
       await writeOutput(out, encoded, "--out");
       const regs = snapshot.vcpus.reduce((n, v) => n + v.registers.size, 0);

@@ -53,5 +53,22 @@ Deno.test("bad input exits 3 with one line naming where and why", async () => {
   assertStringIncludes(missing.err, "cannot read");
   const usage = await run(["import", "vmware", "x", "-o", "y"]);
   assertEquals(usage.code, 3);
-  assertStringIncludes(usage.err, "'vmware' is invalid for argument 'format'");
+  assertStringIncludes(usage.err, "unknown input format 'vmware'");
+});
+
+Deno.test("import recognises the format when none is given (a gzip QEMU stream here)", async () => {
+  const dir = await Deno.makeTempDir();
+  const stream = new URL("../fixtures/qemu/virt-gicv3-max-smp2.qemu", import.meta.url).pathname;
+  const gz = `${dir}/vm.qemu.gz`;
+  const bytes = await Deno.readFile(stream);
+  const packed = await new Response(
+    new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
+  ).arrayBuffer();
+  await Deno.writeFile(gz, new Uint8Array(packed));
+  const r = await run(["import", gz, "-o", `${dir}/vm.cbor`]);
+  assertEquals(r.code, 0, r.err);
+  const plain = await run(["import", stream, "-o", `${dir}/plain.cbor`]);
+  assertEquals(plain.code, 0, plain.err);
+  assertStringIncludes(r.out, "2 vCPU(s), 514 registers");
+  await Deno.remove(dir, { recursive: true });
 });
