@@ -11,6 +11,9 @@
  *   profile <capture> --id <id> --base <profile> [--host-id <id>] [--out-dir <dir>]
  *                                   a fleet host's custom profile and host file from its
  *                                   `hostprobe capture` output (or a fixture), see fleet.ts
+ *   vmm <case|prefix>… | --all | --list
+ *                                   real QEMU/KVM saves and restores across the kernels
+ *                                   (hostprobe/vmm/), results in tests/fixtures/vmm/
  *
  * Kernels: debian-6.1, debian-6.12 (resolved through Debian's metapackages, cached in
  * .oracle-cache/).
@@ -24,6 +27,7 @@ import { type Doc } from "./capture.ts";
 import { parseCaptureOutput } from "./oracle.ts";
 import { flavour, FLAVOURS, type VmmFlavour } from "../emulator/kvm/flavours.ts";
 import { importSnapshot } from "../snapshots/import/mod.ts";
+import { vmmMain } from "./vmm/cli.ts";
 
 /** A capture: hostprobe's JSON lines, or a fixture / `oracle capture` document. */
 async function readCaptureFile(path: string): Promise<Doc> {
@@ -49,6 +53,7 @@ const USAGE = `usage: deno task oracle fixtures [<kernel>…] [--gicv2|--gicv3]
        deno task oracle replay <kernel> <plan-file>…
        deno task oracle predict <kernel> <snapshot-file>… [--vmm <flavour>] [--gicv2]
        deno task oracle profile <capture> --id <id> --base <profile> [--host-id <id>] [--out-dir D]
+       deno task oracle vmm <case|prefix>… | --all | --list
 kernels: ${Object.keys(KERNELS).join(", ")}`;
 
 export async function main(args: string[]): Promise<number> {
@@ -171,6 +176,8 @@ export async function main(args: string[]): Promise<number> {
       );
       return 0;
     }
+    case "vmm":
+      return await vmmMain(rest);
     default:
       console.error(USAGE);
       return 2;
