@@ -1,110 +1,52 @@
 /**
- * ID register fields the profiles talk about (Arm ARM DDI0487 K.a, D19 "AArch64 System Register
- * Descriptions"). Every ID register field is 4 bits wide; fields not named here print as
- * `bits[hi:lo]`.
+ * ID register fields by their architectural names: the one lookup the restore model, the drift
+ * findings and the renderers use to name a field (`ID_AA64DFR0_EL1.PMUVer`, never `bits11_8` for a
+ * field the kernel's register description names).
  */
+import fieldNames from "./extracted/idreg-fields.json" with { type: "json" };
 
 export interface IdField {
   reg: string;
   field: string;
   shift: number;
-  /** Width in bits: 4 for every ID register field; CTR_EL0 has narrower ones. */
+  /** Width in bits: 4 for most ID register fields; CLIDR_EL1 and CTR_EL0 have others. */
   width: number;
   /** Signed fields (e.g. FP, AdvSIMD: 0xf = not implemented) compare as signed. */
   signed?: boolean;
 }
 
-const ROWS: [reg: string, field: string, shift: number, signed?: boolean, width?: number][] = [
-  ["ID_AA64PFR0_EL1", "EL0", 0],
-  ["ID_AA64PFR0_EL1", "EL1", 4],
-  ["ID_AA64PFR0_EL1", "EL2", 8],
-  ["ID_AA64PFR0_EL1", "EL3", 12],
-  ["ID_AA64PFR0_EL1", "FP", 16, true],
-  ["ID_AA64PFR0_EL1", "AdvSIMD", 20, true],
-  ["ID_AA64PFR0_EL1", "GIC", 24],
-  ["ID_AA64PFR0_EL1", "RAS", 28],
-  ["ID_AA64PFR0_EL1", "SVE", 32],
-  ["ID_AA64PFR0_EL1", "SEL2", 36],
-  ["ID_AA64PFR0_EL1", "MPAM", 40],
-  ["ID_AA64PFR0_EL1", "AMU", 44],
-  ["ID_AA64PFR0_EL1", "DIT", 48],
-  ["ID_AA64PFR0_EL1", "RME", 52],
-  ["ID_AA64PFR0_EL1", "CSV2", 56],
-  ["ID_AA64PFR0_EL1", "CSV3", 60],
-  ["ID_AA64PFR1_EL1", "BT", 0],
-  ["ID_AA64PFR1_EL1", "SSBS", 4],
-  ["ID_AA64PFR1_EL1", "MTE", 8],
-  ["ID_AA64PFR1_EL1", "RAS_frac", 12],
-  ["ID_AA64PFR1_EL1", "MPAM_frac", 16],
-  ["ID_AA64PFR1_EL1", "SME", 24],
-  ["ID_AA64PFR1_EL1", "CSV2_frac", 32],
-  ["ID_AA64DFR0_EL1", "DebugVer", 0],
-  ["ID_AA64DFR0_EL1", "TraceVer", 4],
-  ["ID_AA64DFR0_EL1", "PMUVer", 8],
-  ["ID_AA64DFR0_EL1", "BRPs", 12],
-  ["ID_AA64DFR0_EL1", "WRPs", 20],
-  ["ID_AA64DFR0_EL1", "CTX_CMPs", 28],
-  ["ID_AA64DFR0_EL1", "PMSVer", 32],
-  ["ID_AA64DFR0_EL1", "DoubleLock", 36, true],
-  ["ID_AA64DFR0_EL1", "TraceFilt", 40],
-  ["ID_AA64DFR0_EL1", "TraceBuffer", 44],
-  ["ID_AA64DFR0_EL1", "MTPMU", 48, true],
-  ["ID_DFR0_EL1", "CopDbg", 0],
-  ["ID_DFR0_EL1", "CopSDbg", 4],
-  ["ID_DFR0_EL1", "MMapDbg", 8],
-  ["ID_DFR0_EL1", "CopTrc", 12],
-  ["ID_DFR0_EL1", "MMapTrc", 16],
-  ["ID_DFR0_EL1", "MProfDbg", 20],
-  ["ID_DFR0_EL1", "PerfMon", 24],
-  ["ID_AA64MMFR1_EL1", "HCX", 40],
-  ["ID_AA64ISAR1_EL1", "DPB", 0],
-  ["ID_AA64ISAR1_EL1", "APA", 4],
-  ["ID_AA64ISAR1_EL1", "API", 8],
-  ["ID_AA64ISAR1_EL1", "JSCVT", 12],
-  ["ID_AA64ISAR1_EL1", "FCMA", 16],
-  ["ID_AA64ISAR1_EL1", "LRCPC", 20],
-  ["ID_AA64ISAR1_EL1", "GPA", 24],
-  ["ID_AA64ISAR1_EL1", "GPI", 28],
-  ["ID_AA64ISAR2_EL1", "GPA3", 8],
-  ["ID_AA64ISAR2_EL1", "APA3", 12],
-  ["CLIDR_EL1", "Ctype1", 0, false, 3],
-  ["CLIDR_EL1", "Ctype2", 3, false, 3],
-  ["CLIDR_EL1", "Ctype3", 6, false, 3],
-  ["CLIDR_EL1", "Ctype4", 9, false, 3],
-  ["CLIDR_EL1", "Ctype5", 12, false, 3],
-  ["CLIDR_EL1", "Ctype6", 15, false, 3],
-  ["CLIDR_EL1", "Ctype7", 18, false, 3],
-  ["CLIDR_EL1", "LoUIS", 21, false, 3],
-  ["CLIDR_EL1", "LoC", 24, false, 3],
-  ["CLIDR_EL1", "LoUU", 27, false, 3],
-  ["CLIDR_EL1", "ICB", 30, false, 3],
-  ["CTR_EL0", "IminLine", 0],
-  ["CTR_EL0", "L1Ip", 14, false, 2],
-  ["CTR_EL0", "DminLine", 16],
-  ["CTR_EL0", "ERG", 20],
-  ["CTR_EL0", "CWG", 24],
-  ["CTR_EL0", "IDC", 28, false, 1],
-  ["CTR_EL0", "DIC", 29, false, 1],
-];
+/**
+ * Every ID register's fields, by the names of the kernel's own register description
+ * (arch/arm64/tools/sysreg), extracted with their positions and signedness by
+ * `deno task kernel:extract` (emulator/profiles/extract/). Registers the sysreg file does not
+ * describe (MIDR_EL1, REVIDR_EL1, AIDR_EL1) have no named fields.
+ */
+const NAMED = (fieldNames as { regs: Record<string, (string | number)[][]> }).regs;
 
-export const ID_FIELDS: readonly IdField[] = ROWS.map(([reg, field, shift, signed, width]) => ({
-  reg,
-  field,
-  shift,
-  width: width ?? 4,
-  signed,
-}));
+export const ID_FIELDS: readonly IdField[] = Object.entries(NAMED).flatMap(([reg, rows]) =>
+  rows.map(([field, hi, lo, signed]) => ({
+    reg,
+    field: field as string,
+    shift: lo as number,
+    width: (hi as number) - (lo as number) + 1,
+    signed: signed === 1 ? true : undefined,
+  }))
+);
 
 const BY_KEY = new Map(ID_FIELDS.map((f) => [`${f.reg}.${f.field}`, f]));
+const BY_REG = Map.groupBy(ID_FIELDS, (f) => f.reg);
 
 export function idField(reg: string, field: string): IdField | undefined {
   return BY_KEY.get(`${reg}.${field}`);
 }
 
-/** The fields of `reg` covering the bits of `mask`: named rows, else 4-bit `bits[hi:lo]` slots. */
+/**
+ * The fields of `reg` covering the bits of `mask`: the architectural fields, then 4-bit
+ * `bits<hi>_<lo>` slots for bits no field names (RES0 space, or a register without a description).
+ */
 export function fieldsIn(reg: string, mask: bigint): IdField[] {
   const out: IdField[] = [];
-  const named = ID_FIELDS.filter((f) => f.reg === reg);
+  const named = BY_REG.get(reg) ?? [];
   let rest = mask;
   for (const f of named) {
     const m = fieldMask(f);
