@@ -16,6 +16,7 @@ import { verifyCommand } from "./cli/verify.ts";
 import { checkCommand } from "./cli/check.ts";
 import { profilesCommand } from "./cli/profiles.ts";
 import { showCommand } from "./cli/show.ts";
+import { emulateCommand } from "./cli/emulate.ts";
 
 /** A command that still parses its own arguments (cli/exit.ts `Command`). */
 export function passthrough(name: string, c: Command, examples: string[]): CommandSpec {
@@ -36,6 +37,7 @@ const COMMANDS: CommandSpec[] = [
   inspectCommand,
   profilesCommand,
   keygenCommand,
+  emulateCommand,
   {
     name: "version",
     summary: "print the engine version",

@@ -153,6 +153,8 @@ export interface MachineConfig {
    * false it returns NOT_SUPPORTED in x0, as earlier kernels do.
    */
   smcSmccc?: boolean;
+  /** Base of a PL011 UART whose transmitted bytes {@link Machine.takeConsole} returns. */
+  uart?: bigint;
 }
 
 /** Config record keys (wasm/src/config.rs `Key`). */
@@ -185,6 +187,7 @@ const KEY = {
   FW_REG: 26n,
   FW_FIELD: 27n,
   SMC_SMCCC: 28n,
+  UART: 29n,
 } as const;
 
 function encodeConfig(c: MachineConfig): Uint8Array {
@@ -226,6 +229,7 @@ function encodeConfig(c: MachineConfig): Uint8Array {
   for (const f of c.firmwareFields ?? []) add(KEY.FW_FIELD, f.field, f.value);
   for (const f of c.firmwareRegs ?? []) add(KEY.FW_REG, f.id, f.value);
   if (c.smcSmccc !== undefined) add(KEY.SMC_SMCCC, c.smcSmccc);
+  if (c.uart !== undefined) add(KEY.UART, c.uart);
   const out = new Uint8Array(recs.length * 24);
   const dv = new DataView(out.buffer);
   recs.forEach((r, i) =>
@@ -261,6 +265,7 @@ interface Exports {
   stop_code(): number;
   instructions(vcpu: number): bigint;
   phys_counter(): bigint;
+  console_take(): number;
 }
 
 /** Where the committed module lives, relative to this file. */
@@ -326,6 +331,11 @@ export class Machine {
       throw new RangeError(`Cannot stage ${bytes.length} bytes: above the 64 MiB limit`);
     }
     new Uint8Array(x.memory.buffer, ptr, bytes.length).set(bytes);
+  }
+
+  /** The bytes the guest transmitted on the UART since the last call (empty without a UART). */
+  takeConsole(): Uint8Array {
+    return this.#take(this.#x.console_take());
   }
 
   #take(len: number): Uint8Array {

@@ -54,6 +54,8 @@ impl Key {
     /// a = 1 if an EL1 `SMC #0` is answered like HVC (Linux 6.4+, the default), 0 if it returns
     /// NOT_SUPPORTED (earlier kernels).
     pub const SMC_SMCCC: u64 = 28;
+    /// a = base of a PL011 UART (a 4 KiB window) whose output the host reads as the console.
+    pub const UART: u64 = 29;
 }
 
 pub const MAX_VCPUS: usize = 64;
@@ -88,6 +90,7 @@ pub struct Config {
     pub fw_regs: Vec<(u64, u64)>,
     pub fw_fields: Vec<(u64, u64)>,
     pub smc_smccc: bool,
+    pub uart: Option<u64>,
 }
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             fw_regs: Vec::new(),
             fw_fields: Vec::new(),
             smc_smccc: true,
+            uart: None,
         }
     }
 }
@@ -191,6 +195,12 @@ impl Config {
                 Key::FW_REG => c.fw_regs.push((a, b)),
                 Key::FW_FIELD => c.fw_fields.push((small(a, 18)?, b)),
                 Key::SMC_SMCCC => c.smc_smccc = small(a, 1)? == 1,
+                Key::UART => {
+                    if a & 0xfff != 0 {
+                        return Err(bad());
+                    }
+                    c.uart = Some(a);
+                }
                 _ => return Err(bad()),
             }
         }

@@ -282,6 +282,22 @@ pub extern "C" fn stop_code() -> u32 {
     with(|s| s.machine.as_ref().map(|m| m.stop.code).unwrap_or(0))
 }
 
+/// Moves the console bytes the UART has collected into the staging buffer; returns how many.
+#[no_mangle]
+pub extern "C" fn console_take() -> i32 {
+    with(|s| {
+        let bytes = match s.machine.as_mut().and_then(|m| m.uart.as_mut()) {
+            Some(u) => std::mem::take(&mut u.console),
+            None => return 0,
+        };
+        if s.buf.len() < bytes.len() {
+            s.buf.resize(bytes.len(), 0);
+        }
+        s.buf[..bytes.len()].copy_from_slice(&bytes);
+        bytes.len() as i32
+    })
+}
+
 /// Instructions retired by `vcpu`, or by all vCPUs if negative.
 #[no_mangle]
 pub extern "C" fn instructions(vcpu: i32) -> u64 {

@@ -16,6 +16,7 @@
 //! - `gic`: GICv2/GICv3 distributor, redistributors, CPU interfaces, KVM device-attribute access.
 //! - `timer`: the generic timer (virtual and physical) of one vCPU.
 //! - `firmware`: PSCI and SMCCC answered over HVC, configured per target.
+//! - `uart`: the PL011 console of the `virt` board.
 
 // Everything but `ffi` (whose `#[no_mangle]` exports the lint counts as unsafe) is safe code.
 #![deny(unsafe_code)]
@@ -34,3 +35,4 @@ pub mod machine;
 pub mod memory;
 pub mod sysreg;
 pub mod timer;
+pub mod uart;

@@ -79,6 +79,7 @@ pub struct Machine {
     /// Physical count at clock 0.
     pub phys_offset: u64,
     pub stop: StopInfo,
+    pub uart: Option<crate::uart::Pl011>,
 }
 
 /// KVM's default MPIDR for vCPU `i` (arch/arm64/kvm/sys_regs.c reset_mpidr): Aff0 = i[3:0],
@@ -153,6 +154,7 @@ impl Machine {
             clock: 0,
             phys_offset: 0,
             stop: StopInfo::default(),
+            uart: c.uart.map(crate::uart::Pl011::new),
         })
     }
 
@@ -229,6 +231,7 @@ impl Machine {
                     fw: &self.fw,
                     vcpu: v,
                     mmio_windows: &self.mmio_windows,
+                    uart: &mut self.uart,
                     cntfrq: self.cntfrq,
                     phys_base: phys0,
                     ic_base: ic0,

@@ -116,6 +116,9 @@ fn in_window(ctx: &Ctx, pa: u64) -> bool {
 
 #[cold]
 fn mmio_read(cpu: &mut Cpu, ctx: &mut Ctx, va: u64, pa: u64, size: u32) -> Result<u64, Exit> {
+    if let Some(u) = ctx.uart.as_mut().filter(|u| u.contains(pa)) {
+        return Ok(u.read(pa));
+    }
     if let Some(v) = ctx.gic.mmio_read(ctx.vcpu, pa, 1 << size) {
         // Reads of IAR-like registers change GIC state.
         ctx.reevaluate();
@@ -129,6 +132,10 @@ fn mmio_read(cpu: &mut Cpu, ctx: &mut Ctx, va: u64, pa: u64, size: u32) -> Resul
 
 #[cold]
 fn mmio_write(cpu: &mut Cpu, ctx: &mut Ctx, va: u64, pa: u64, size: u32, v: u64) -> Result<(), Exit> {
+    if let Some(u) = ctx.uart.as_mut().filter(|u| u.contains(pa)) {
+        u.write(pa, v);
+        return Ok(());
+    }
     if ctx.gic.mmio_write(ctx.vcpu, pa, 1 << size, v) {
         ctx.reevaluate();
         return Ok(());

@@ -44,6 +44,8 @@ pub struct Ctx<'a> {
     pub vcpu: usize,
     /// Guest-physical windows of devices that are not modelled: accesses stop the run.
     pub mmio_windows: &'a [(u64, u64)],
+    /// The PL011 console, if the board has one.
+    pub uart: &'a mut Option<crate::uart::Pl011>,
     pub cntfrq: u64,
     /// Time: the physical count at `cpu.icount == ic_base` and ticks per instruction as a ratio.
     pub phys_base: u64,
