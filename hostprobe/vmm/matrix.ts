@@ -201,9 +201,12 @@ export async function runPlatform(
   const restores: Record<string, { boot: RefereeBoot; job: JobResult }> = {};
   for (const { kernel, jobs } of planBoots(cases)) {
     const inputs: Record<string, Uint8Array> = {};
-    for (const j of jobs) if (j.kind === "restore") inputs[j.input] = streams[j.input]?.bytes;
-    for (const [k, v] of Object.entries(inputs)) {
-      if (!v) throw new OracleError(`stream ${k} was not saved (see the save's status above)`);
+    const savedHere = new Set(jobs.map((j) => j.kind === "save" ? j.name : ""));
+    for (const j of jobs) {
+      if (j.kind !== "restore" || savedHere.has(j.input)) continue;
+      const bytes = streams[j.input]?.bytes;
+      if (!bytes) throw new OracleError(`stream ${j.input} was not saved (see its save above)`);
+      inputs[j.input] = bytes;
     }
     log(
       `${platformId(cpu, gic)}: booting ${kernel} for ${

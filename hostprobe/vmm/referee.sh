@@ -7,7 +7,8 @@
 #                                      `migrate` to "exec:cat > /out/<name>.mig", poll
 #                                      `query-migrate` until completed, `quit`
 #   restore <name> <guest> <gic> <in>  `-incoming defer`, QMP `migrate-incoming` from "exec:cat
-#                                      /in/<in>.mig", poll `query-status`; if QEMU loads it and
+#                                      /in/<in>.mig" (or /out/<in>.mig, saved earlier in this
+#                                      boot), poll `query-status`; if QEMU loads it and
 #                                      the guest runs, send it `r` on its UART, wait for @@done
 #   capture                            hostprobe capture (the nested host, from the same boot)
 #
@@ -126,7 +127,9 @@ save() {
 restore() {
   N=$1
   start "$2" "$3" -incoming defer
-  qmp '{"execute":"migrate-incoming","arguments":{"uri":"exec:cat /in/'"$4"'.mig"}}'
+  src=/in/$4.mig
+  [ -f "$src" ] || src=/out/$4.mig # saved earlier in this boot
+  qmp '{"execute":"migrate-incoming","arguments":{"uri":"exec:cat '"$src"'"}}'
   STATUS=load-timeout
   end=$(($(now) + 300))
   while [ "$(now)" -lt "$end" ]; do
