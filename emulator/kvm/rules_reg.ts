@@ -207,6 +207,42 @@ function bitmap(c: RegContext, n: number, value: bigint): Judgement {
   return ok(`bits within the supported set ${hex(f.value.supported)}`, f.source);
 }
 
+/** ID_AA64PFR0_EL1: its EL0 field says whether the host runs AArch32 at EL0. */
+const ID_AA64PFR0_EL1 = 0x603000000013c020n;
+
+/**
+ * A register setter's own field checks (`idcheck.<REG>.<FIELD>`, from the kernel's source): they
+ * run before any comparison with the target's value. The AArch32 ID registers (CRm 1-3) are
+ * RAZ and ignore userspace writes on a host without AArch32 at EL0 (aa32_id_visibility), so
+ * their setters never run there.
+ */
+function setterCheck(c: RegContext, name: string, value: bigint): Judgement | undefined {
+  const p = c.t.profile;
+  const prefix = `idcheck.${name}.`;
+  const checks = Object.keys(p.facts).filter((k) => k.startsWith(prefix));
+  if (checks.length === 0) return undefined;
+  if (/^(ID_(PFR|DFR|MMFR|ISAR|AFR)\d_EL1|MVFR\d_EL1)$/.test(name)) {
+    const pfr0 = c.defaults.get(ID_AA64PFR0_EL1)?.value;
+    if (pfr0 !== undefined && (pfr0 & 0xfn) < 2n) return undefined;
+  }
+  for (const k of checks) {
+    const f = must<{ min: number; zeroOk?: boolean }>(p, k);
+    const field = fieldsIn(name, ~0n).find((x) => x.field === k.slice(prefix.length));
+    if (!field) continue;
+    const v = getField(value, field);
+    if (v < f.value.min && !(f.value.zeroOk && v === 0)) {
+      return fail(
+        "EINVAL",
+        `${name}.${field.field} is ${v}; ${p.id} refuses values below ${f.value.min}${
+          f.value.zeroOk ? " (other than 0)" : ""
+        } whatever the target's value`,
+        f.source,
+      );
+    }
+  }
+  return undefined;
+}
+
 /** ID registers: only the fields the profile lists as writable may differ from the target's value. */
 function idReg(c: RegContext, id: bigint, value: bigint): Judgement {
   const p = c.t.profile;
@@ -216,6 +252,8 @@ function idReg(c: RegContext, id: bigint, value: bigint): Judgement {
     return ok(`target value unknown (${d?.how ?? "no default"}): not checked [U]`, d?.source);
   }
   const target = d.value;
+  const refused = setterCheck(c, name, value);
+  if (refused) return refused;
   const policyFact = fact<string>(p, `idwrite.${name}`) ?? must<string>(p, "idwrite.default");
   const policy = policyFact.value;
   if (policy === "any") return ok(`${name} is writable`, policyFact.source);

@@ -105,6 +105,7 @@ function requiredFacts(): string[] {
   return Object.keys(TIMELINE.baseline.facts).filter((k) =>
     !k.startsWith("regs.") && !k.startsWith("idshow.") &&
     !/^idwrite\.[A-Z0-9_]+\.[A-Za-z0-9_]+$/.test(k) &&
+    !k.startsWith("idcheck.") &&
     !/^idwrite\.[A-Z][A-Z0-9_]*$/.test(k)
   );
 }

@@ -116,6 +116,24 @@ export const PROFILE_FACTS: { pattern: RegExp; what: string; check: Check }[] = 
   },
   { pattern: /^idwrite\.masksIoctl$/, what: "KVM_ARM_GET_REG_WRITABLE_MASKS exists", check: bool },
   {
+    // a register setter's own check (set_id_dfr0_el1: CopDbg below Armv8 is EINVAL), applied
+    // whatever the rest of the value is
+    pattern: new RegExp(`^idcheck\\.${REG_NAME}\\.([A-Za-z0-9_]+)$`),
+    what: "a field value below `min` is refused with EINVAL (unless 0 and zeroOk)",
+    check: (v) => {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) return "expected an object";
+      const o = v as Record<string, Json>;
+      for (const k of Object.keys(o)) {
+        if (!["min", "zeroOk"].includes(k)) return `unknown key "${k}"`;
+      }
+      if (!isInt(o.min, 0, 15)) return '"min" must be 0..15';
+      if (o.zeroOk !== undefined && typeof o.zeroOk !== "boolean") {
+        return '"zeroOk" must be a boolean';
+      }
+      return undefined;
+    },
+  },
+  {
     pattern: /^impid\.writableCap$/,
     what: "KVM_CAP_ARM_WRITABLE_IMP_ID_REGS makes MIDR/REVIDR/AIDR writable",
     check: bool,

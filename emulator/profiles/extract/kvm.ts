@@ -268,9 +268,18 @@ function ftrTables(
     tables.set(m[1], rows);
   }
   const out: Record<string, FtrField[]> = {};
-  for (const c of calls(text, /ARM64_FTR_REG_OVERRIDE|ARM64_FTR_REG/)) {
-    const reg = /^SYS_(\w+)$/.exec(c.args[0])?.[1];
-    const rows = tables.get(c.args[1]);
+  const regs2tables: [string, string][] = calls(text, /ARM64_FTR_REG_OVERRIDE|ARM64_FTR_REG/).map(
+    (c) => [c.args[0], c.args[1]],
+  );
+  // registers defined as a struct of their own (CTR_EL0: arm64_ftr_reg_ctrel0)
+  for (
+    const m of text.matchAll(
+      /struct arm64_ftr_reg \w+\s*=\s*\{[^}]*?\.name\s*=\s*"(SYS_\w+)"[^}]*?\.ftr_bits\s*=\s*(\w+)/g,
+    )
+  ) regs2tables.push([m[1], m[2]]);
+  for (const [sysName, table] of regs2tables) {
+    const reg = /^SYS_(\w+)$/.exec(sysName)?.[1];
+    const rows = tables.get(table);
     if (!reg || !rows) continue;
     out[reg] = rows.map((r) => ({
       ...r,
