@@ -14,8 +14,7 @@ import { evaluateRestore } from "../emulator/kvm/mod.ts";
 import { resolveTarget } from "../emulator/target.ts";
 import { runDrift } from "../emulator/drift/mod.ts";
 import { decodeSnapshot } from "../snapshots/mod.ts";
-import { runProbeOnQemu } from "../tests/probes/qemu_runner.ts";
-import { QEMU_SYSTEM } from "../tests/support/oracle.ts";
+import { qemuSystemAvailable, runProbeOnQemu } from "../hostprobe/qemu_probe.ts";
 
 const scratch = probeScratch([]);
 await Machine.create({ vcpus: 1, ram: [{ base: scratch, size: PROBE_SCRATCH_SIZE }] }); // compile once
@@ -32,7 +31,7 @@ Deno.bench("probe on the emulator (1 vCPU, GICv3), machine creation included", {
   runProbe(m, 0, { scratch, gic: "v3", gicd: 0x0800_0000n, gicr: 0x080a_0000n });
 });
 
-if (QEMU_SYSTEM.available()) {
+if (qemuSystemAvailable()) {
   Deno.bench("peer: the same probe on QEMU 7.2 TCG (process start to SYSTEM_OFF)", {
     group: "probe",
     n: 20,

@@ -4,7 +4,8 @@
  * replay it on the real kernel, and list every operation whose real result is not the predicted
  * outcome. ok → 0; failed → that errno; ignored → 0 with a read-back that is not the value written.
  */
-import { evaluateRestore, type RestoreResult, toPlan } from "../emulator/kvm/mod.ts";
+import { evaluateRestore, type RestoreResult } from "../emulator/kvm/mod.ts";
+import { toPlan } from "./toplan.ts";
 import type { VmmFlavour } from "../emulator/kvm/flavours.ts";
 import { resolveTarget } from "../emulator/target.ts";
 import type { Snapshot } from "../snapshots/model.ts";

@@ -33,6 +33,14 @@ export function encodeVerdict(v: Verdict): Uint8Array<ArrayBuffer> {
   return encodeDeterministic(checked as unknown as CborValue);
 }
 
+/**
+ * A list of signed verdicts (COSE_Sign1 messages, as issued) as one CBOR array, deterministically
+ * encoded: what the ledger answers for "every verdict of this snapshot" in CBOR.
+ */
+export function encodeVerdictList(coses: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  return encodeDeterministic([...coses]);
+}
+
 /** Decodes and validates; throws VerdictError (layout) or CborError (bytes) saying where. */
 export function decodeVerdict(bytes: Uint8Array): Verdict {
   const { value } = decodeSafe(bytes, VERDICT_LIMITS);

@@ -31,7 +31,6 @@
  * "dev-" for the development key (keys.ts). Key sources and env variables: keystore.ts.
  */
 export {
-  COSE_SIGN1_MEDIA_TYPE,
   type DataRef,
   type EngineIdentity,
   type SnapshotRef,
@@ -55,7 +54,7 @@ export {
   targetStatus,
   type VerdictInput,
 } from "./build.ts";
-export { decodeVerdict, encodeVerdict, VERDICT_LIMITS } from "./codec.ts";
+export { decodeVerdict, encodeVerdict, encodeVerdictList, VERDICT_LIMITS } from "./codec.ts";
 export {
   type Cause,
   exitCode,

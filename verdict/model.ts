@@ -20,8 +20,6 @@ export const VERDICT_CONTENT_TYPE = "application/vnd.rollsafe.verdict+cbor";
  * made by a rollsafe key over something else can never pass as a verdict, nor the reverse.
  */
 export const VERDICT_AAD = "rollsafe/verdict/v1";
-/** Media type of the whole COSE_Sign1 message (RFC 9052 §2). */
-export const COSE_SIGN1_MEDIA_TYPE = 'application/cose; cose-type="cose-sign1"';
 
 /** Outcome per target and overall: the rules are the judge's table (judge.ts STATUS_RULES). */
 import type { Status } from "./judge.ts";

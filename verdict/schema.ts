@@ -7,7 +7,7 @@
  * Records are closed: an unknown field is an error, because a reader that ignored fields would
  * report a verdict as saying less than it was signed to say.
  */
-import { COMPONENTS, ERRNOS, SEVERITIES } from "./shapes.ts";
+import { COMPONENTS, ERRNOS, SEVERITIES, VMM_OP } from "./shapes.ts";
 
 /** A verdict that is malformed, with the path of the offending value. */
 export class VerdictError extends Error {
@@ -71,13 +71,20 @@ const operation: Spec = {
     reason: { spec: prose },
     source: { spec: factSource, optional: true },
   },
-  // An errno is what a failing ioctl returns; an ignored write returns 0.
+  // An errno is what a failing ioctl returns; an ignored write returns 0. A VMM's own refusal
+  // (op "VMM": QEMU's cpu_post_load, Firecracker's PMUv3 check) fails before any ioctl, so it
+  // has none.
   refine: (v, path) => {
-    if (v.outcome === "failed" && v.errno === undefined) {
+    if (v.outcome === "failed" && v.errno === undefined && v.op !== VMM_OP) {
       throw new VerdictError(`${path}.errno`, "a failed operation must name its errno");
     }
-    if (v.outcome !== "failed" && v.errno !== undefined) {
-      throw new VerdictError(`${path}.errno`, `an ${v.outcome} operation has no errno`);
+    if ((v.outcome !== "failed" || v.op === VMM_OP) && v.errno !== undefined) {
+      throw new VerdictError(
+        `${path}.errno`,
+        v.op === VMM_OP
+          ? "a VMM's own refusal has no errno"
+          : `an ${v.outcome} operation has no errno`,
+      );
     }
   },
 };

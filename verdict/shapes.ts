@@ -33,6 +33,9 @@ export interface FactSource {
   confidence: "V" | "I" | "U";
 }
 
+/** `op` of a check the VMM itself makes before any ioctl; when it fails there is no errno. */
+export const VMM_OP = "VMM";
+
 /** One restore operation and its outcome on a target (a verdict keeps the non-`ok` ones). */
 export interface OperationResult {
   op: string;

@@ -11,8 +11,7 @@
  *   and registers the host file does not describe are left out (`targetDefaultsDetailed` says
  *   how each value was derived).
  * - `regInventory(target, features)`: the predicted KVM_GET_REG_LIST.
- * - `toPlan(result)`: the evaluated sequence as hostprobe restore-plan operations, for replays
- *   on real kernels.
+ * (The translation of an evaluated sequence into a hostprobe replay plan is hostprobe/toplan.ts.)
  */
 export { evaluateRestore, type RestoreOptions, type RestoreResult } from "./evaluate.ts";
 export type { EffectiveState, EffectiveTimer, EffectiveVgic } from "./effective.ts";
@@ -26,5 +25,4 @@ export {
 } from "./defaults.ts";
 export { conditionHolds, regInventory } from "./inventory.ts";
 export { defaultFlavour, type Flavour, flavour, FLAVOURS, type VmmFlavour } from "./flavours.ts";
-export { type PlannedOp, planRestore } from "./plan.ts";
-export { toPlan } from "./toplan.ts";
+export { mpidrAttr, type PlannedOp, planRestore } from "./plan.ts";

@@ -3,7 +3,8 @@
  * checked (and the targets resolved) before the body is read, and the body is read under the
  * streamed byte cap, so a bad request costs no upload and a large one no memory.
  */
-import { COSE_SIGN1_MEDIA_TYPE, verdictToJSON } from "../../verdict/mod.ts";
+import { verdictToJSON } from "../../verdict/mod.ts";
+import { COSE_SIGN1_MEDIA_TYPE } from "../media.ts";
 import { readCapped } from "../body.ts";
 import { negotiate } from "../negotiate.ts";
 import { checkTargets, vmmOf } from "../pipeline.ts";

@@ -2,8 +2,13 @@
  * The ledger side of verdicts: storing an uploaded snapshot for later webhook runs, and reading
  * back the verdicts issued for a snapshot digest.
  */
-import { encodeDeterministic } from "../../cbor/mod.ts";
-import { decodeVerdict, parseSign1, toHex, verdictToJSON } from "../../verdict/mod.ts";
+import {
+  decodeVerdict,
+  encodeVerdictList,
+  parseSign1,
+  toHex,
+  verdictToJSON,
+} from "../../verdict/mod.ts";
 import { readCapped } from "../body.ts";
 import { MAX_PAGE, SHA256_HEX, type VerdictRecord } from "../ledger/mod.ts";
 import { negotiate } from "../negotiate.ts";
@@ -196,7 +201,7 @@ export const LEDGER_ROUTES: RouteDef[] = [
         ? {}
         : { link: `<${next}>; rel="next"` };
       if (kind === "application/cbor") {
-        return new Response(encodeDeterministic(page.map((r) => r.cose)), {
+        return new Response(encodeVerdictList(page.map((r) => r.cose)), {
           headers: { ...headers, "content-type": "application/cbor" },
         });
       }

@@ -10,8 +10,8 @@ import { assert, assertEquals } from "@std/assert";
 import { oracleTest, PYTHON_CBOR2 } from "../support/oracle.ts";
 import { decodeSafe } from "../../cbor/mod.ts";
 import { PROBE_IMAGE_SHA256 } from "../../emulator/probes/bin/probe_image.ts";
+import { COSE_SIGN1_MEDIA_TYPE } from "../../functions/media.ts";
 import {
-  COSE_SIGN1_MEDIA_TYPE,
   generateKeyPair,
   parsePublicKeys,
   pemEncode,

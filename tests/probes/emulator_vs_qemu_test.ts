@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { oracleTest, QEMU_SYSTEM } from "../support/oracle.ts";
-import { runProbeOnQemu } from "./qemu_runner.ts";
+import { runProbeOnQemu } from "../../hostprobe/qemu_probe.ts";
 import { emulatorAsQemu, host, HOST_ID_ROWS, QEMU_ID_ROWS } from "./qemu_tcg_machine.ts";
 import { hostHex } from "../../emulator/hosts/loader.ts";
 import { decodeResults, type Observation, showObservation } from "../../emulator/probes/results.ts";

@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { oracleTest, QEMU_SYSTEM } from "../support/oracle.ts";
-import { runProbeOnQemu } from "./qemu_runner.ts";
+import { runProbeOnQemu } from "../../hostprobe/qemu_probe.ts";
 import { decodeResults, type ProbeResults } from "../../emulator/probes/results.ts";
 
 function value(r: ProbeResults, name: string): string {

@@ -1,17 +1,13 @@
 /**
- * The predicted restore sequence as hostprobe restore-plan operations (hostprobe/plan.ts), so the
+ * The predicted restore sequence as hostprobe restore-plan operations (plan.ts), so the
  * oracle can replay exactly what rollsafe evaluated on a real kernel and compare outcomes index
  * for index (`planIndex[i]` is the plan op of `operations[i]`, or -1 for a VMM-side check that
  * has no ioctl).
  */
-import type { PlanOp } from "../../hostprobe/plan.ts";
-import {
-  DEFAULT_VGIC_ADDRS,
-  KVM_DEV_ARM_VGIC_GRP,
-  KVM_VGIC_ADDR_TYPE,
-} from "../../hostprobe/plan.ts";
-import type { RestoreResult } from "./evaluate.ts";
-import { mpidrAttr } from "./plan.ts";
+// Here and not in emulator/kvm: the referee translates the model, the model knows no referee.
+import type { PlanOp } from "./plan.ts";
+import { DEFAULT_VGIC_ADDRS, KVM_DEV_ARM_VGIC_GRP, KVM_VGIC_ADDR_TYPE } from "./plan.ts";
+import { mpidrAttr, type RestoreResult } from "../emulator/kvm/mod.ts";
 
 export interface ReplayPlan {
   ops: PlanOp[];

@@ -7,8 +7,22 @@
  * (v2) 0x08010000, GICR (v3) 0x080a0000, UART0 0x09000000. The image is placed with the generic
  * loader and the CPU's reset PC pointed at it (docs/system/generic-loader.rst).
  */
-import { RESULT_SIZE, withParams } from "../../emulator/probes/image.ts";
-import { outputWithin } from "../support/process.ts";
+import { RESULT_SIZE, withParams } from "../emulator/probes/image.ts";
+import { outputWithin } from "./process.ts";
+
+/** Whether qemu-system-aarch64 runs here (tests skip, benches leave out the QEMU column). */
+export function qemuSystemAvailable(): boolean {
+  try {
+    return new Deno.Command("qemu-system-aarch64", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
 
 export const QEMU_VIRT = {
   RAM: 0x4000_0000n,
