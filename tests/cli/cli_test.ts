@@ -224,6 +224,21 @@ Deno.test("keygen prints the next step; --export exports the key just made, neve
   assertEquals(exported.map((x) => [x.kid, x.dev]), [[kid, false]]);
 });
 
+Deno.test("check names ID-register fields as the architecture does (RAS, PerfMon), never bitsN_M", async () => {
+  const r = await cli([
+    "check",
+    new URL("../../snapshots/samples/qemu-virt-gicv3-max-smp2.cbor", import.meta.url).pathname,
+    "-t",
+    "linux-6.1@qemu-max-nested",
+    "--all",
+  ]);
+  assertEquals(r.code, EXIT.NOT_RESTORABLE, r.stderr);
+  assertStringIncludes(r.stdout, "ID_PFR0_EL1 = 0x11020131");
+  assertStringIncludes(r.stdout, "(field RAS: 1 ≠ 0)");
+  assertStringIncludes(r.stdout, "(field PerfMon: 6 ≠ 5)");
+  assertEquals(r.stdout.match(/\bbits\d+_\d+\b/g), null);
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(dir, { recursive: true });
 });
