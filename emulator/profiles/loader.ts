@@ -11,6 +11,14 @@ import linux66 from "./data/linux-6.6.json" with { type: "json" };
 import linux612 from "./data/linux-6.12.json" with { type: "json" };
 import linux618 from "./data/linux-6.18.json" with { type: "json" };
 import linux70 from "./data/linux-7.0.json" with { type: "json" };
+import linux613 from "./data/linux-6.13.json" with { type: "json" };
+import linux614 from "./data/linux-6.14.json" with { type: "json" };
+import linux615 from "./data/linux-6.15.json" with { type: "json" };
+import linux616 from "./data/linux-6.16.json" with { type: "json" };
+import linux617 from "./data/linux-6.17.json" with { type: "json" };
+import linux619 from "./data/linux-6.19.json" with { type: "json" };
+import linux71 from "./data/linux-7.1.json" with { type: "json" };
+import linux72 from "./data/linux-7.2.json" with { type: "json" };
 import amzn2_510 from "./data/amzn2-5.10.json" with { type: "json" };
 import amzn2023_61 from "./data/amzn2023-6.1.json" with { type: "json" };
 import amzn2023_618 from "./data/amzn2023-6.18.json" with { type: "json" };
@@ -19,6 +27,7 @@ import debian612 from "./data/debian-6.12.json" with { type: "json" };
 import iidrFix from "./data/variants/iidr-fix.json" with { type: "json" };
 import groupsRevert from "./data/variants/groups-revert.json" with { type: "json" };
 import iidrRev1 from "./data/variants/iidr-rev1.json" with { type: "json" };
+import counterOffset from "./data/variants/counter-offset.json" with { type: "json" };
 import { asFact, checkFacts, checkPatches, checkSource, PROFILE_FACTS } from "./schema.ts";
 import { canonicalJson, sha256Hex } from "./digest.ts";
 import {
@@ -52,7 +61,12 @@ interface Timeline {
 }
 
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const RELEASE_RE = /^[0-9]+\.[0-9]+$/;
+/** A mainline release ("6.12") or a stable point release ("6.12.88"). */
+const RELEASE_RE = /^[0-9]+\.[0-9]+(\.[0-9]+)?$/;
+
+/** "6.12.88" → "6.12"; a mainline release is its own branch. */
+const branchOf = (rel: string) => rel.split(".").slice(0, 2).join(".");
+const isPoint = (rel: string) => rel.split(".").length === 3;
 
 function loadTimeline(raw: unknown): Timeline {
   const t = raw as Record<string, unknown>;
@@ -66,7 +80,11 @@ function loadTimeline(raw: unknown): Timeline {
     const w = `${where}.changes[${i}]`;
     const { release, ...patch } = c as Record<string, unknown>;
     if (typeof release !== "string" || !RELEASE_RE.test(release)) {
-      throw new ProfileError("schema/type", `${w}.release`, 'expected a release such as "6.1"');
+      throw new ProfileError(
+        "schema/type",
+        `${w}.release`,
+        'expected a release such as "6.1", or a stable point release such as "6.12.88"',
+      );
     }
     const [p] = checkPatches([patch], PROFILE_FACTS, w);
     return { ...p, release };
@@ -85,16 +103,76 @@ function loadTimeline(raw: unknown): Timeline {
 
 const TIMELINE = loadTimeline(timelineData);
 
-/** The upstream facts of release `rel`: the baseline plus every change up to it. */
+/**
+ * The upstream facts of release `rel`: the baseline plus every mainline change up to its branch,
+ * and, for a point release ("6.12.88"), the stable backports of that branch up to the point
+ * (rows with a three-part release). A later mainline release carries a fix through its own row,
+ * never through another branch's backport.
+ */
 function upstreamFacts(rel: string): { facts: Facts; applied: TimelineChange[] } {
   const facts: Facts = structuredClone(TIMELINE.baseline.facts);
   const applied: TimelineChange[] = [];
+  const branch = branchOf(rel);
   for (const c of TIMELINE.changes) {
-    if (compareRelease(c.release, rel) > 0) break;
+    if (isPoint(c.release)) {
+      if (branchOf(c.release) !== branch || compareRelease(c.release, rel) > 0) continue;
+    } else if (compareRelease(c.release, branch) > 0) break;
     applyPatch(facts, c);
     applied.push(c);
   }
   return { facts, applied };
+}
+
+/**
+ * `linux-X.Y.Z`, a stable point release of a modelled mainline release `linux-X.Y`: the upstream
+ * profile of that point (undefined when X.Y is not modelled).
+ */
+function pointReleaseFile(id: string): ProfileFile | undefined {
+  const m = /^linux-([0-9]+\.[0-9]+)\.([0-9]+)$/.exec(id);
+  if (!m || BUILTIN_PROFILES.get(`linux-${m[1]}`)?.kind !== "upstream") return undefined;
+  const backports = TIMELINE.changes.filter((c) =>
+    isPoint(c.release) && branchOf(c.release) === m[1] &&
+    compareRelease(c.release, id.slice(6)) <= 0
+  );
+  return {
+    id,
+    kind: "upstream",
+    title: `Upstream Linux ${id.slice(6)} (stable: ${m[1]} plus ${
+      backports.length
+        ? backports.map((c) => `${c.fact} from ${c.release}`).join(", ")
+        : "no backport rollsafe models"
+    })`,
+    release: id.slice(6),
+  };
+}
+
+/**
+ * The distinct profiles of a range of point releases, `linux-6.12.80..linux-6.12.100` (or
+ * `linux-6.12.80..6.12.100`): the first point, and each point in the range where a modelled stable
+ * backport lands. A target over a range is each of these.
+ */
+export function expandRange(spec: string): string[] {
+  const m = /^linux-([0-9]+\.[0-9]+)\.([0-9]+)\.\.(?:linux-)?([0-9]+\.[0-9]+)\.([0-9]+)$/.exec(
+    spec,
+  );
+  if (!m || m[1] !== m[3]) {
+    throw new ProfileError(
+      "profile/range",
+      spec,
+      "a range is linux-X.Y.A..linux-X.Y.B, two point releases of one stable branch",
+    );
+  }
+  const [lo, hi] = [Number(m[2]), Number(m[4])];
+  if (lo > hi) {
+    throw new ProfileError("profile/range", spec, "the range's first point is after its last");
+  }
+  const points = new Set([lo]);
+  for (const c of TIMELINE.changes) {
+    if (!isPoint(c.release) || branchOf(c.release) !== m[1]) continue;
+    const z = Number(c.release.split(".")[2]);
+    if (z > lo && z <= hi) points.add(z);
+  }
+  return [...points].sort((a, b) => a - b).map((z) => `linux-${m[1]}.${z}`);
 }
 
 /**
@@ -165,7 +243,7 @@ export function parseProfileFile(raw: unknown, where: string): ProfileFile {
       throw new ProfileError(
         "schema/release",
         `${where}.release`,
-        'an upstream profile needs a release such as "6.1"',
+        'an upstream profile needs a release such as "6.1" or "6.12.88"',
       );
     }
     if (compareRelease(o.release, TIMELINE.baseline.release) < 0) {
@@ -215,8 +293,16 @@ for (
     linux61,
     linux66,
     linux612,
+    linux613,
+    linux614,
+    linux615,
+    linux616,
+    linux617,
     linux618,
+    linux619,
     linux70,
+    linux71,
+    linux72,
     amzn2_510,
     amzn2023_61,
     amzn2023_618,
@@ -228,7 +314,7 @@ for (
   BUILTIN_PROFILES.set(p.id, p);
 }
 const VARIANTS = new Map<string, VariantFile>();
-for (const raw of [iidrFix, groupsRevert, iidrRev1]) {
+for (const raw of [iidrFix, groupsRevert, iidrRev1, counterOffset]) {
   const v = parseVariant(raw, `emulator/profiles/data/variants/${(raw as { id: string }).id}.json`);
   VARIANTS.set(v.id, v);
 }
@@ -366,14 +452,16 @@ export function resolveProfile(spec: string, extra: Map<string, ProfileFile> = n
 
 function resolveProfileUncached(spec: string, extra: Map<string, ProfileFile>): Profile {
   const [id, ...variants] = spec.split("+");
-  const file = extra.get(id) ?? BUILTIN_PROFILES.get(id);
+  const file = extra.get(id) ?? BUILTIN_PROFILES.get(id) ?? pointReleaseFile(id);
   if (!file) {
     throw new ProfileError(
       "profile/unknown",
       spec,
       `unknown kernel profile "${id}" (known: ${
         [...extra.keys(), ...builtinProfileIds()].join(", ")
-      }; variants: ${variantIds().map((v) => `+${v}`).join(", ")})`,
+      }; a stable point release of an upstream one, e.g. linux-6.12.88; variants: ${
+        variantIds().map((v) => `+${v}`).join(", ")
+      })`,
     );
   }
   return withVariants(buildProfile(file, extra), variants);

@@ -211,6 +211,21 @@ export const PROFILE_FACTS: { pattern: RegExp; what: string; check: Check }[] = 
     check: oneOf("host", "n-only"),
   },
   { pattern: /^smccc\.filter$/, what: "KVM_ARM_VM_SMCCC_FILTER exists", check: bool },
+  {
+    pattern: /^nv\.ichOneReg$/,
+    what: "an EL2 (nested) vCPU lists ICH_*_EL2 through ONE_REG (6.16 only)",
+    check: bool,
+  },
+  {
+    pattern: /^guest\.lsfe$/,
+    what: "FEAT_LSFE is shown to guests (ID_AA64ISAR3_EL1.LSFE)",
+    check: bool,
+  },
+  {
+    pattern: /^vgic\.listRegisters$/,
+    what: "how pending/active interrupts beyond the list registers are delivered",
+    check: oneOf("classic", "overflow-rework"),
+  },
   { pattern: /^mpstate\.accepted$/, what: "KVM_SET_MP_STATE values", check: intList(0, 15) },
   { pattern: /^vcpu\.features$/, what: "KVM_ARM_VCPU_INIT feature bits", check: intList(0, 31) },
 ];

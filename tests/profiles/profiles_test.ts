@@ -47,8 +47,16 @@ Deno.test("upstream profiles stay upstream: no differences, lineage of one, fact
     "linux-6.1",
     "linux-6.6",
     "linux-6.12",
+    "linux-6.13",
+    "linux-6.14",
+    "linux-6.15",
+    "linux-6.16",
+    "linux-6.17",
     "linux-6.18",
+    "linux-6.19",
     "linux-7.0",
+    "linux-7.1",
+    "linux-7.2",
   ]);
   for (const id of upstream) {
     const p = resolveProfile(id);

@@ -122,7 +122,7 @@ Deno.test("GICv3 register access before CTRL_INIT: EBUSY before 6.17, IIDR allow
   });
   const old = evalDist(resolveTarget("linux-6.12@neoverse-n1"), fresh(), 0x8, kvmIidr(3));
   assertEquals([old.outcome, old.errno], ["failed", "EBUSY"]);
-  const nu = evalDist(resolveTarget("linux-7.0@neoverse-n1"), fresh(), 0x8, kvmIidr(2));
+  const nu = evalDist(resolveTarget("linux-7.1@neoverse-n1"), fresh(), 0x8, kvmIidr(2));
   assertEquals(nu.outcome, "ok");
   const other = evalDist(resolveTarget("linux-7.0@neoverse-n1"), fresh(), 0x0, 0x12);
   assertEquals([other.outcome, other.errno], ["failed", "EBUSY"]);
