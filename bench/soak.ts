@@ -47,6 +47,9 @@ export interface SoakFigures {
   duplicated: number;
   integrity: string;
   restarts: number;
+  /** /healthz latency while the load runs (a separate prober, one request every 500 ms). */
+  healthP99Ms: number;
+  healthMaxMs: number;
 }
 
 interface Server {
@@ -107,7 +110,7 @@ async function sha256Hex(b: Uint8Array): Promise<string> {
 }
 
 /** The request mix: real inputs, crafted hostile ones, listings and health. */
-async function requestMix(): Promise<Req[]> {
+export async function requestMix(): Promise<Req[]> {
   const fpDir = new URL("tests/fixtures/firecracker-fingerprints/", ROOT);
   const fps = await Promise.all(
     ["5.10", "6.1", "6.18"].map((k) =>
@@ -249,7 +252,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
   const env: Record<string, string> = {
     ROLLSAFE_DATA_DIR: dir,
     ROLLSAFE_CONFIG_DIR: dir,
-    ROLLSAFE_TIME_BUDGET_MS: "3000",
+    ROLLSAFE_TIME_BUDGET_MS: "10000",
     ROLLSAFE_STANDARD_WEBHOOK_SECRET: "whsec_" + btoa("soak-standard-webhooks-secret-32"),
     DATABASE_URL: o.store === "postgres" ? o.databaseUrl! : "",
   };
@@ -261,6 +264,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
     return mix[mix.length - 1];
   };
   let server = await start(env);
+  log(`server ${server.url} pid ${server.pid}`);
   const rss = { start: rssMb(server.pid), middle: 0, end: 0, peak: 0 };
   const byStatus: Record<string, number> = {};
   const latencies: number[] = [];
@@ -319,7 +323,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
       rss.middle = rssMb(server.pid);
     })();
 
-  await Promise.all([...Array.from({ length: o.clients }, client), killer]);
+  const health: number[] = [];
+  const prober = (async () => {
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (down) continue;
+      const t0 = performance.now();
+      try {
+        const r = await fetch(`${server.url}/healthz`);
+        await r.body?.cancel();
+        if (!down) health.push(performance.now() - t0);
+      } catch {
+        // cut by the kill
+      }
+    }
+  })();
+  await Promise.all([...Array.from({ length: o.clients }, client), killer, prober]);
   clearInterval(sampler);
   rss.end = rssMb(server.pid);
 
@@ -387,6 +406,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
   }
   await Deno.remove(dir, { recursive: true });
   const sorted = latencies.sort((a, b) => a - b);
+  const hs = health.sort((a, b) => a - b);
   return {
     requests,
     byStatus,
@@ -401,6 +421,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
     duplicated,
     integrity,
     restarts,
+    healthP99Ms: Math.round(percentile(hs, 0.99)),
+    healthMaxMs: Math.round(hs[hs.length - 1] ?? 0),
   };
 }
 
@@ -434,6 +456,7 @@ if (import.meta.main) {
   console.log(`requests       ${f.requests} (${statuses}); cut by the kill: ${f.cut}`);
   console.log(`5xx            ${fivexx}`);
   console.log(`latency        p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms`);
+  console.log(`/healthz       p99 ${f.healthP99Ms} ms, max ${f.healthMaxMs} ms (during the load)`);
   console.log(
     `server RSS     start ${f.rssMb.start} MB, middle ${f.rssMb.middle} MB, end ${f.rssMb.end} MB, ` +
       `peak ${f.rssMb.peak} MB`,

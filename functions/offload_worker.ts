@@ -58,6 +58,9 @@ class WorkerServices extends Services {
   }
 }
 
+// Modules are loaded once this runs: the main thread hands out jobs from now on.
+port.postMessage({ type: "ready" } satisfies FromWorker);
+
 port.on("message", async (m: ToWorker) => {
   if (m.type === "reply") {
     const p = pending.get(m.call);

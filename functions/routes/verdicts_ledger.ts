@@ -53,15 +53,31 @@ export async function storeSnapshot(
   return { sha256, created };
 }
 
-/** The JSON view of a ledger row: the COSE bytes in base64 and their decoded payload. */
-export function recordJSON(r: VerdictRecord): Record<string, unknown> {
-  let verdict: unknown;
+/**
+ * Decoded payloads by verdict digest. A ledger row never changes (insert-once, keyed by the
+ * SHA-256 of its COSE bytes), so its decoded JSON can be kept: a listing decodes each verdict
+ * once per process, not once per request. Bounded; the oldest entry goes first.
+ */
+const DECODED = new Map<string, unknown>();
+const DECODED_MAX = 4096;
+
+function decoded(r: VerdictRecord): unknown {
+  let verdict = DECODED.get(r.sha256);
+  if (verdict !== undefined) return verdict;
   try {
     verdict = verdictToJSON(decodeVerdict(parseSign1(r.cose).payload));
   } catch (e) {
     // The ledger holds what this service signed; an unreadable row is reported, not hidden.
-    verdict = { error: `stored verdict does not decode: ${(e as Error).message}` };
+    return { error: `stored verdict does not decode: ${(e as Error).message}` };
   }
+  if (DECODED.size >= DECODED_MAX) DECODED.delete(DECODED.keys().next().value!);
+  DECODED.set(r.sha256, verdict);
+  return verdict;
+}
+
+/** The JSON view of a ledger row: the COSE bytes in base64 and their decoded payload. */
+export function recordJSON(r: VerdictRecord): Record<string, unknown> {
+  const verdict = decoded(r);
   return {
     sha256: r.sha256,
     targets: r.targets,
