@@ -4,6 +4,8 @@
  * data/*.json; users may bring their own (a file or inline JSON), validated the same way.
  */
 import neoverseN1 from "./data/neoverse-n1.json" with { type: "json" };
+import neoverseV1 from "./data/neoverse-v1.json" with { type: "json" };
+import neoverseV2 from "./data/neoverse-v2.json" with { type: "json" };
 import qemuTcgMax from "./data/qemu-tcg-max.json" with { type: "json" };
 import qemuA57Gicv2 from "./data/qemu-a57-gicv2.json" with { type: "json" };
 import qemuMaxNested from "./data/qemu-max-nested.json" with { type: "json" };
@@ -57,7 +59,17 @@ export function buildHost(f: HostFile): Host {
 }
 
 const BUILTIN = new Map<string, Host>();
-for (const raw of [neoverseN1, qemuTcgMax, qemuA57Gicv2, qemuMaxNested, qemuMaxGicv2Nested]) {
+for (
+  const raw of [
+    neoverseN1,
+    neoverseV1,
+    neoverseV2,
+    qemuTcgMax,
+    qemuA57Gicv2,
+    qemuMaxNested,
+    qemuMaxGicv2Nested,
+  ]
+) {
   const h = buildHost(parseHostFile(raw, `emulator/hosts/data/${(raw as { id: string }).id}.json`));
   BUILTIN.set(h.id, h);
 }
