@@ -191,7 +191,8 @@ function operation(r: RouteDef): Record<string, unknown> {
     ...(r.description === undefined ? {} : { description: r.description }),
     tags: [r.tag],
     // Bearer when the deployment configures tokens; `{}` says it may also run open.
-    ...(r.auth ? { security: [{ bearer: [] }, {}] } : {}),
+    // Public operations say so (`[]`) rather than leaving it to a reader to infer.
+    security: r.auth ? [{ bearer: [] }, {}] : [],
     ...(r.params?.length
       ? {
         parameters: r.params.map((p) => ({
@@ -228,6 +229,8 @@ export function openapiDocument(routes: readonly RouteDef[]): Record<string, unk
       description: "Predicts whether an arm64 KVM VM snapshot restores on a target host kernel " +
         "and what the guest would see differently, and signs the verdict (COSE_Sign1, Ed25519).",
     },
+    // Relative: the document describes the server that serves it (also under a platform prefix).
+    servers: [{ url: "." }],
     paths,
     components: {
       schemas: { Problem: PROBLEM_SCHEMA, Verdict: VERDICT_SCHEMA },
