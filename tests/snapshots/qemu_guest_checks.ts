@@ -12,8 +12,12 @@ import {
   KVM_REG_SIZE,
   regValue,
   type Snapshot,
+  sveFfr,
+  sveP,
+  sveZ,
   sysreg,
   sysregEncoding,
+  VCPU_FEATURE,
   type VcpuState,
 } from "../../snapshots/mod.ts";
 import { hasIts, startedVcpus, type StreamSpec } from "../fixtures/qemu/make.ts";
@@ -55,11 +59,18 @@ export function checkGuest(s: Snapshot, spec: StreamSpec): void {
     assertEquals(regValue(v, core(CORE_OFFSET.SP_EL1)), 0x40e0_0000n - 0x1000n * BigInt(i));
     assertEquals(regValue(v, core(CORE_OFFSET.ELR_EL1)), 0x4000_1230n + BigInt(i), "ELR_EL1");
     assertEquals(regValue(v, core(CORE_OFFSET.spsr(0))), 0x3c5n | (BigInt(i) << 28n), "SPSR");
-    assertEquals(
-      regValue(v, core(CORE_OFFSET.v(1), KVM_REG_SIZE.U128)),
-      (0xabcd_ef01_2345_6789n << 64n) | (0x1111_1111_1111_1111n * BigInt(i + 1)),
-      `${at} V1`,
-    );
+    const v1 = (0xabcd_ef01_2345_6789n << 64n) | (0x1111_1111_1111_1111n * BigInt(i + 1));
+    if (v.features.includes(VCPU_FEATURE.SVE)) {
+      // An SVE vCPU carries Z0..Z31, P0..P15, FFR (as QEMU's KVM backend writes them), no V regs;
+      // writing V1 (a 128-bit write) zeroed Z1's upper bits, and the guest never used P or FFR.
+      assertEquals(regValue(v, sveZ(1, 0)), v1, `${at} Z1 = V1 zero-extended`);
+      assertEquals(regValue(v, core(CORE_OFFSET.v(1), KVM_REG_SIZE.U128)), undefined, "no V1");
+      for (let n = 0; n < 16; n++) assertEquals(regValue(v, sveP(n, 0)), 0n, `${at} P${n}`);
+      assertEquals(regValue(v, sveFfr(0)), 0n, `${at} FFR`);
+    } else {
+      assertEquals(regValue(v, core(CORE_OFFSET.v(1), KVM_REG_SIZE.U128)), v1, `${at} V1`);
+      assertEquals(regValue(v, sveZ(1, 0)), undefined, `${at} no Z1 without SVE`);
+    }
     assertEquals(regValue(v, core(CORE_OFFSET.FPCR, KVM_REG_SIZE.U32)), x(v, 8), `${at} FPCR`);
     assertEquals(regValue(v, core(CORE_OFFSET.FPSR, KVM_REG_SIZE.U32)), x(v, 7), `${at} FPSR`);
     assertEquals(regValue(v, KVM_REG_ARM_TIMER_CVAL), 0xc0ff_0000_0000_0000n + BigInt(i));

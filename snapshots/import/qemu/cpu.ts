@@ -5,7 +5,7 @@
  * kvm_arch_put_registers); system registers come from the cpreg list.
  */
 import { fail } from "./reader.ts";
-import type { Fields } from "./vmstate.ts";
+import { Fields } from "./vmstate.ts";
 import { VCPU_FEATURE, type VcpuState } from "../../model.ts";
 import {
   bigToLe,
@@ -19,6 +19,9 @@ import {
   KVM_REG_SIZE,
   regCoproc,
   regSize,
+  sveFfr,
+  sveP,
+  sveZ,
   sysreg,
 } from "../../kvm/ids.ts";
 
@@ -97,6 +100,45 @@ export function cpregList(f: Fields): [bigint, bigint][] {
   return idx.map((id, i) => [id, val[i]]);
 }
 
+/**
+ * An SVE vCPU's vector state as QEMU's KVM backend writes it: kvm_arch_put_registers calls
+ * kvm_arch_put_sve instead of kvm_arch_put_fpsimd when the CPU has SVE, writing
+ * KVM_REG_ARM64_SVE_ZREG(n, 0) for n = 0..31, KVM_REG_ARM64_SVE_PREG(n, 0) for n = 0..15 and
+ * KVM_REG_ARM64_SVE_FFR(0), each from env->vfp as little-endian u64 words
+ * (target/arm/kvm64.c, QEMU 7.2), and never V0..V31. In the stream, Zn's low 128 bits are
+ * cpu/vfp's env.vfp.zregs[n].d[0..1] and the rest cpu/sve's env.vfp.zregs[n].d (the
+ * vmstate_zreg_hi_reg sub-array from d[2]); Pn and FFR (pregs[16]) are cpu/sve's
+ * env.vfp.pregs[n].p (target/arm/machine.c vmstate_sve). Words past what the stream carries
+ * are 0, as a slice-0 register is U2048 (Z) or U256 (P, FFR) whatever the vector length.
+ */
+function importSve(vfp: Fields, sve: Fields, set: (id: bigint, v: bigint) => void): void {
+  const words = (ws: bigint[]) => ws.reduce((acc, w, i) => acc | (w << BigInt(64 * i)), 0n);
+  const zhi = sve.structs("env.vfp.zregs");
+  const pregs = sve.structs("env.vfp.pregs");
+  if (zhi.length !== 32 || pregs.length !== 17) {
+    fail(
+      "qemu/field-shape",
+      `${sve.s.where}`,
+      `expected 32 Z and 17 predicate registers, the stream has ${zhi.length} and ${pregs.length}`,
+    );
+  }
+  for (let n = 0; n < 32; n++) {
+    const lo = vfp.nums(`env.vfp.zregs[${n}].d`, 2);
+    const hi = new Fields(zhi[n]).nums("d");
+    if (2 + hi.length > 32) {
+      fail("qemu/field-shape", zhi[n].where, `Z${n} has ${2 + hi.length} words, above 2048 bits`);
+    }
+    set(sveZ(n, 0), words([...lo, ...hi]));
+  }
+  for (let n = 0; n < 17; n++) {
+    const p = new Fields(pregs[n]).nums("p");
+    if (p.length > 4) {
+      fail("qemu/field-shape", pregs[n].where, `P${n} has ${p.length} words, above 256 bits`);
+    }
+    set(n === 16 ? sveFfr(0) : sveP(n, 0), words(p));
+  }
+}
+
 /** TCG or KVM, from the ids (see KVM_ONLY_GROUPS). */
 export function detectAccel(list: [bigint, bigint][]): Accel {
   return list.some(([id]) =>
@@ -142,10 +184,14 @@ export function importCpu(f: Fields, accel: Accel, list: [bigint, bigint][]): Cp
   for (let i = 0; i < 5; i++) set(core(CORE_OFFSET.spsr(i)), spsr[i + 1]);
 
   const vfp = f.sub("cpu/vfp");
+  const sveSub = f.sub("cpu/sve");
   if (vfp) {
-    for (let n = 0; n < 32; n++) {
-      const [lo, hi] = vfp.nums(`env.vfp.zregs[${n}].d`, 2);
-      set(core(CORE_OFFSET.v(n), KVM_REG_SIZE.U128), (hi << 64n) | lo);
+    if (sveSub) importSve(vfp, sveSub, set);
+    else {
+      for (let n = 0; n < 32; n++) {
+        const [lo, hi] = vfp.nums(`env.vfp.zregs[${n}].d`, 2);
+        set(core(CORE_OFFSET.v(n), KVM_REG_SIZE.U128), (hi << 64n) | lo);
+      }
     }
     const fpscr = vfp.num("fpscr");
     set(core(CORE_OFFSET.FPSR, KVM_REG_SIZE.U32), fpscr & FPSR_MASK);
@@ -189,7 +235,7 @@ export function importCpu(f: Fields, accel: Accel, list: [bigint, bigint][]): Cp
     set(id, value);
   });
 
-  const sve = f.sub("cpu/sve") !== undefined;
+  const sve = sveSub !== undefined;
   // KVM_ARM_VCPU_INIT features as QEMU's KVM backend would request them for this CPU
   // (target/arm/kvm64.c kvm_arch_init_vcpu): PSCI 0.2 (virt's PSCI is 0.2 or later), PMU_V3 when
   // the CPU has a PMU (its PMCR_EL0 is in the list), SVE with the cpu/sve subsection, both

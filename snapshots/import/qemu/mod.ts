@@ -176,8 +176,10 @@ function toSnapshot(stream: QemuStream, opts: QemuImportOptions): Snapshot {
   if (sve) {
     extra.set(
       "qemu_sve_state",
-      "not imported: the stream's SVE Z/P registers (cpu/sve) are kept only as V0..V31; the " +
-        "vector lengths KVM_REG_ARM64_SVE_VLS needs are not in the stream",
+      "Z0..Z31 (U2048), P0..P15 and FFR (U256) from cpu/vfp + cpu/sve, as QEMU's KVM backend " +
+        "writes an SVE vCPU (target/arm/kvm64.c kvm_arch_put_sve; no V0..V31). " +
+        "KVM_REG_ARM64_SVE_VLS is not in the stream: the destination QEMU sets it from its own " +
+        "-cpu sve properties before KVM_ARM_VCPU_FINALIZE",
     );
   }
 
