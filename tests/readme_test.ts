@@ -87,7 +87,7 @@ Deno.test("readme: the block parser joins continuations and reads '# exits N'", 
   }]);
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -148,7 +148,7 @@ Deno.test({
     const home = await Deno.makeTempDir({ prefix: "rollsafe-readme-home-" });
     try {
       for (const b of blocks) {
-        const port = await freePort();
+        const port = freePort();
         // setsid: the block and everything it starts form one process group, stopped together.
         const child = new Deno.Command("setsid", {
           args: ["bash", "-c", script(b.commands, port)],

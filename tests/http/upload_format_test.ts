@@ -38,6 +38,7 @@ function violations(schema: Json, value: unknown, doc: Json, path = "$"): string
     out.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
   }
   const t = schema.type;
+  const kind: string = typeof value;
   const is = (ty: unknown): boolean =>
     ty === "object"
       ? typeof value === "object" && value !== null && !Array.isArray(value)
@@ -47,9 +48,7 @@ function violations(schema: Json, value: unknown, doc: Json, path = "$"): string
       ? Number.isInteger(value)
       : ty === "number"
       ? typeof value === "number"
-      : ty === "string" || ty === "boolean"
-      ? typeof value === ty
-      : false;
+      : (ty === "string" || ty === "boolean") && kind === ty;
   if (t !== undefined && !is(t)) return [...out, `${path}: not ${t}: ${JSON.stringify(value)}`];
   if (typeof value === "string" && typeof schema.pattern === "string") {
     if (!new RegExp(schema.pattern).test(value)) out.push(`${path}: ${value} !~ ${schema.pattern}`);
