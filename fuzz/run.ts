@@ -12,6 +12,10 @@
  * heap cap) go to fuzz/crashes/<target>/ with the error, and tests/fuzz/ replays both sets on
  * every test run. `--seconds` is split across the targets. Prints executions, corpus size and
  * crashes per target; exits 1 when any run crashed.
+ *
+ * The last target, `emu`, is the Rust emulator crate through its C ABI under libFuzzer
+ * (coverage-guided; fuzz/emu/harness.rs, built by fuzz/emu/build.sh with Debian's rustc and
+ * clang-14). Its crashes are kept in fuzz/crashes/emu/ and replayed by tests/fuzz/ too.
  */
 import { Worker } from "node:worker_threads";
 import { TARGETS } from "./targets.ts";
@@ -146,6 +150,75 @@ async function fuzzTarget(name: string, ms: number, seed: number): Promise<Figur
   return figures;
 }
 
+const EMU_BIN = new URL("emu/target/fuzz-emu", HERE);
+
+/** Whether clang-14's libFuzzer and Debian's Rust are here to build fuzz/emu. */
+export function libFuzzerAvailable(): boolean {
+  try {
+    Deno.statSync("/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a");
+    Deno.statSync("/usr/bin/clang-14");
+    Deno.statSync("/usr/bin/cargo");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds fuzz/emu/target/fuzz-emu (fuzz/emu/build.sh); throws with the build's output. */
+export async function buildEmuFuzzer(): Promise<URL> {
+  const out = await new Deno.Command("bash", {
+    args: [new URL("emu/build.sh", HERE).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    throw new Error(`fuzz/emu/build.sh failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return EMU_BIN;
+}
+
+/**
+ * The emulator crate through its C ABI under libFuzzer (coverage-guided): seeds from
+ * fuzz/emu/corpus, new units in a scratch directory, crashes kept in fuzz/crashes/emu/.
+ */
+async function fuzzEmu(ms: number): Promise<Figures> {
+  await buildEmuFuzzer();
+  const scratch = await Deno.makeTempDir({ prefix: "rollsafe-fuzz-emu-" });
+  const crashDir = new URL("crashes/emu/", HERE);
+  await Deno.mkdir(crashDir, { recursive: true });
+  const seconds = Math.max(1, Math.floor(ms / 1000));
+  const out = await new Deno.Command(EMU_BIN.pathname, {
+    args: [
+      scratch,
+      new URL("emu/corpus/", HERE).pathname,
+      `-max_total_time=${seconds}`,
+      "-print_final_stats=1",
+      "-rss_limit_mb=2048",
+      "-timeout=10",
+      `-artifact_prefix=${crashDir.pathname}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(out.stderr);
+  const stat = (k: string) => Number(new RegExp(`stat::${k}:\\s+([0-9]+)`).exec(log)?.[1] ?? 0);
+  let corpus = 0;
+  for await (const _ of Deno.readDir(scratch)) corpus++;
+  await Deno.remove(scratch, { recursive: true });
+  if (out.code !== 0) {
+    console.error(
+      `fuzz emu: ${log.split("\n").filter((l) => /panicked|SUMMARY|Test unit/.test(l)).join("\n")}`,
+    );
+  }
+  return {
+    target: "emu (libFuzzer)",
+    execs: stat("number_of_executed_units"),
+    corpus,
+    kept: 0,
+    crashes: out.code === 0 ? 0 : 1,
+  };
+}
+
 function args(name: string): string[] {
   const out: string[] = [];
   Deno.args.forEach((a, i) => a === `--${name}` && out.push(Deno.args[i + 1]));
@@ -155,9 +228,9 @@ function args(name: string): string[] {
 if (import.meta.main) {
   const seconds = Number(args("seconds")[0] ?? 60);
   const seed = Number(args("seed")[0] ?? Date.now() % 1e9);
-  const names = args("target").length ? args("target") : TARGETS.map((t) => t.name);
+  const names = args("target").length ? args("target") : [...TARGETS.map((t) => t.name), "emu"];
   for (const n of names) {
-    if (!TARGETS.some((t) => t.name === n)) {
+    if (n !== "emu" && !TARGETS.some((t) => t.name === n)) {
       console.error(`fuzz: no target ${n} (targets: ${TARGETS.map((t) => t.name).join(", ")})`);
       Deno.exit(2);
     }
@@ -165,7 +238,17 @@ if (import.meta.main) {
   console.log(`fuzz: ${names.length} targets, ${seconds} s in all, seed ${seed}`);
   const all: Figures[] = [];
   for (const n of names) {
-    const f = await fuzzTarget(n, (seconds * 1000) / names.length, seed);
+    const share = (seconds * 1000) / names.length;
+    if (n === "emu" && !libFuzzerAvailable()) {
+      const msg = "fuzz emu: skipped: needs clang-14 libclang-rt-14-dev and Debian rustc/cargo";
+      if (Deno.env.get("CI") === "true") {
+        console.error(`${msg} (CI installs them: .ci/run)`);
+        Deno.exit(1);
+      }
+      console.log(msg);
+      continue;
+    }
+    const f = n === "emu" ? await fuzzEmu(share) : await fuzzTarget(n, share, seed);
     console.log(
       `fuzz ${n.padEnd(12)} executions ${String(f.execs).padStart(7)}  corpus ${
         String(f.corpus).padStart(4)
