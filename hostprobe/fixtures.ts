@@ -10,6 +10,8 @@ import { bootAndRun, type KernelName } from "./oracle.ts";
 import { captureToHost } from "./host.ts";
 import { fingerprintPlan, fingerprintRegs, N1_FINGERPRINTS } from "./fingerprint.ts";
 import { encodePlan, type ReplayResult } from "./plan.ts";
+import { checkPredictions, type PredictionCase } from "./predict.ts";
+import { importFcFingerprint } from "../snapshots/import/fc_fingerprint.ts";
 
 export const FIXTURE_DIR = new URL("../tests/fixtures/oracle/", import.meta.url).pathname;
 
@@ -160,4 +162,149 @@ export async function writeFixtures(kernel: KernelName, gic: 2 | 3 = 3): Promise
   };
   await Deno.writeTextFile(replayPath, JSON.stringify(replayDoc, null, 1) + "\n");
   return [path, hostPath, replayPath];
+}
+
+/**
+ * Kernel drift: the fixture names the build it was captured from; when Debian's archive has moved
+ * to another build, say which, and what the new build's capture differs in, instead of a bare
+ * list of differences. `changed` is false when the booted build is the fixture's.
+ */
+export interface Drift {
+  changed: boolean;
+  fixtureBuild: string;
+  bootedBuild: string;
+  differences: Difference[];
+  message: string;
+}
+
+export function kernelDrift(
+  fixture: Fixture,
+  booted: { package: string; version: string },
+  doc: Doc,
+): Drift {
+  const fixtureBuild = `${fixture.kernel.package} ${fixture.kernel.version}`;
+  const bootedBuild = `${booted.package} ${booted.version}`;
+  const differences = stableDifferences(fixture, doc);
+  const changed = fixtureBuild !== bootedBuild;
+  const shown = differences.slice(0, 40).map((d) =>
+    `  ${d.path}: fixture ${JSON.stringify(d.expected)}, kernel ${JSON.stringify(d.actual)}`
+  );
+  const message = changed
+    ? `${fixture.kernel.name}: Debian's archive moved from ${fixtureBuild} (the fixture, captured ` +
+      `${
+        fixture.capturedAt.slice(0, 10)
+      }) to ${bootedBuild}; its capture differs in ${differences.length} ` +
+      `stable leaves${differences.length ? `:\n${shown.join("\n")}` : ""}\n` +
+      `  refresh with \`deno task oracle fixtures ${fixture.kernel.name}\` after reviewing the differences`
+    : `${fixture.kernel.name}: ${bootedBuild} (the fixture's build) differs from its fixture in ` +
+      `${differences.length} stable leaves${differences.length ? `:\n${shown.join("\n")}` : ""}`;
+  return { changed, fixtureBuild, bootedBuild, differences, message };
+}
+
+/**
+ * Predictions refereed: each Neoverse N1, V1 and V2 fingerprint (tests/fixtures/firecracker-
+ * fingerprints/) evaluated as a Firecracker restore on `<kernel>@qemu-max-nested`, replayed on the
+ * real kernel in one boot, the real per-operation results kept in
+ * tests/fixtures/oracle/<kernel>.predictions.json. A fast test re-evaluates the model against
+ * them (every prediction must equal the real result); `deno task oracle:predictions` refreshes
+ * them from the real kernels.
+ */
+export const PREDICTION_CPUS = ["N1", "V1", "V2"] as const;
+export const PREDICTION_HOST_KERNELS = ["5.10", "6.1", "6.18"] as const;
+
+export function predictionCases(): PredictionCase[] {
+  return PREDICTION_CPUS.flatMap((cpu) =>
+    PREDICTION_HOST_KERNELS.map((k) => ({
+      name: `${cpu.toLowerCase()}-${k.replace(".", "_")}`,
+      vmm: "firecracker" as const,
+      snapshot: importFcFingerprint(
+        Deno.readTextFileSync(
+          new URL(
+            `../tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_${cpu}_${k}host.json`,
+            import.meta.url,
+          ),
+        ),
+      ),
+    }))
+  );
+}
+
+/** One real result of a plan operation, as the prediction check needs it. */
+export type RealResult = Pick<ReplayResult, "index" | "op" | "result" | "value" | "readback"> & {
+  id?: string;
+};
+
+export interface PredictionFixture {
+  generatedBy: string;
+  capturedAt: string;
+  kernel: Fixture["kernel"];
+  target: string;
+  seconds: number;
+  cases: Record<string, { compared: number; disagreements: string[]; real: RealResult[] }>;
+}
+
+export function predictionFixtureName(kernel: KernelName): string {
+  return `${kernel}.predictions.json`;
+}
+
+export async function writePredictionFixture(kernel: KernelName): Promise<string> {
+  const { run, checks } = await checkPredictions({
+    kernel,
+    cases: predictionCases(),
+    timeoutMs: 600_000,
+  });
+  const cases: PredictionFixture["cases"] = {};
+  for (const c of checks) {
+    cases[c.name] = {
+      compared: c.compared,
+      disagreements: c.disagreements,
+      real: c.real.map((x) => {
+        const r: RealResult = { index: x.index, op: x.op, result: x.result };
+        if (x.id !== undefined) r.id = x.id;
+        if (x.value !== undefined) r.value = x.value;
+        if (x.readback !== undefined) r.readback = x.readback;
+        return r;
+      }),
+    };
+  }
+  const doc: PredictionFixture = {
+    generatedBy: `deno task oracle:predictions ${kernel}`,
+    capturedAt: new Date().toISOString(),
+    kernel: {
+      name: kernel,
+      metapackage: run.kernel.metapackage,
+      metapackageVersion: run.kernel.metapackageVersion,
+      package: run.kernel.package,
+      version: run.kernel.version,
+      debSha256: run.kernel.debSha256,
+      release: run.release,
+    },
+    target: checks[0]?.target ?? "",
+    seconds: run.seconds,
+    cases,
+  };
+  const path = `${FIXTURE_DIR}${predictionFixtureName(kernel)}`;
+  // one line per real result keeps the file reviewable (and a third of the indented size)
+  const text = JSON.stringify(doc, null, 1).replace(
+    /\{\n\s+"index": [\s\S]*?\n\s+\}/g,
+    (m) => JSON.stringify(JSON.parse(m)),
+  );
+  await Deno.writeTextFile(path, text + "\n");
+  return path;
+}
+
+if (import.meta.main && Deno.args[0] === "predictions") {
+  for (
+    const k of (Deno.args.slice(1).length ? Deno.args.slice(1) : ["debian-6.1", "debian-6.12"])
+  ) {
+    const path = await writePredictionFixture(k as KernelName);
+    const doc = JSON.parse(await Deno.readTextFile(path)) as PredictionFixture;
+    const bad = Object.entries(doc.cases).filter(([, c]) => c.disagreements.length);
+    console.log(
+      `${k}: ${doc.kernel.package} ${doc.kernel.version}, ${doc.seconds} s, ${
+        Object.values(doc.cases).reduce((n, c) => n + c.compared, 0)
+      } predictions compared, ${bad.length} cases with disagreements -> ${path}`,
+    );
+    for (const [n, c] of bad) for (const d of c.disagreements) console.log(`  ${n}: ${d}`);
+  }
 }

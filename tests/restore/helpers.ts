@@ -9,10 +9,13 @@ export const FINGERPRINT_DIR = new URL(
   import.meta.url,
 );
 
-/** The fingerprint of Amazon Linux host kernel `k` ("5.10", "6.1", "6.18") as a snapshot. */
-export function fingerprint(k: string): Snapshot {
+/**
+ * The fingerprint of a Neoverse `cpu` ("N1", "V1", "V2") on Amazon Linux host kernel `k` ("5.10",
+ * "6.1", "6.18") as a snapshot.
+ */
+export function fingerprint(k: string, cpu: "N1" | "V1" | "V2" = "N1"): Snapshot {
   return importFcFingerprint(
-    Deno.readTextFileSync(new URL(`ARM_NEOVERSE_N1_${k}host.json`, FINGERPRINT_DIR)),
+    Deno.readTextFileSync(new URL(`ARM_NEOVERSE_${cpu}_${k}host.json`, FINGERPRINT_DIR)),
   );
 }
 
