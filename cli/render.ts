@@ -114,12 +114,25 @@ function renderGroup(g: OpGroup): string {
   }: ${o.reason}${src}`;
 }
 
+/**
+ * A stream QEMU saved under TCG holds the state of QEMU's emulated CPU (its own register list and
+ * ID values), not of a KVM vCPU: restoring it under KVM is a different question from restoring a
+ * KVM guest, and its failures say little about a rollback. The importer records the accelerator
+ * (snapshots/import/qemu/mod.ts, `qemu_accel`).
+ */
+const TCG_NOTE =
+  "note: this QEMU stream was saved under TCG (emulation), not KVM: it holds the state " +
+  "of QEMU's emulated CPU, so what fails here says little about restoring a KVM guest; check a " +
+  "stream saved on a KVM host before a rollback decision";
+
 function header(s: Snapshot): string[] {
   const src = s.source;
+  const tcg = src?.extra.get("qemu_accel") === "tcg" ? [TCG_NOTE] : [];
   return [
     `snapshot: ${s.vcpus.length} vCPU(s)${
       s.vm.vgic ? `, vGIC ${s.vm.vgic.model}` : ", no vGIC state"
     }${src?.kernel ? `, captured on kernel ${src.kernel}` : ""}${src?.vmm ? ` by ${src.vmm}` : ""}`,
+    ...tcg,
   ];
 }
 

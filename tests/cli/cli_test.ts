@@ -239,6 +239,22 @@ Deno.test("check names ID-register fields as the architecture does (RAS, PerfMon
   assertEquals(r.stdout.match(/\bbits\d+_\d+\b/g), null);
 });
 
+Deno.test("check says when a QEMU stream was saved under TCG, and only then", async () => {
+  const tcg = await cli([
+    "check",
+    new URL("../fixtures/qemu/virt-gicv3-max-smp2.qemu", import.meta.url).pathname,
+    "-t",
+    "linux-6.1@qemu-tcg-max",
+    "--no-probes",
+  ]);
+  assertStringIncludes(
+    tcg.stdout,
+    "note: this QEMU stream was saved under TCG (emulation), not KVM",
+  );
+  const kvm = await cli(["check", FP("6.1"), "-t", "amzn2023-6.1@neoverse-n1", "--no-probes"]);
+  assertEquals(kvm.stdout.includes("TCG"), false);
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(dir, { recursive: true });
 });
