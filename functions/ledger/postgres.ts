@@ -183,8 +183,8 @@ export class PostgresLedger implements Ledger {
   leaseDelivery(source: string, id: string, now: number, seconds: number): Promise<Lease> {
     return guard(this.describe, "leasing a delivery", async () => {
       return await this.#sql.begin(async (tx): Promise<Lease> => {
-        // Lease first, then look for a finished run: endLease records "done" before it drops
-        // the lease, so a lease won after that commit always sees the finished run.
+        // Lease first, then look for a finished run: endLease drops the lease and records
+        // "done" in one transaction, so a lease won after that commit sees the finished run.
         const token = crypto.randomUUID();
         const won = await tx`
           INSERT INTO rollsafe_delivery_leases (source, id, token, expires_at)
@@ -219,12 +219,14 @@ export class PostgresLedger implements Ledger {
       done ? "recording a delivery" : "releasing a delivery",
       async () => {
         await this.#sql.begin(async (tx) => {
-          if (done) {
+          // Only the lease's holder ends it; a stale token (its lease expired and was taken
+          // over) records nothing.
+          const held = await tx`DELETE FROM rollsafe_delivery_leases
+                 WHERE source = ${source} AND id = ${id} AND token = ${token}`;
+          if (done && held.count === 1) {
             await tx`INSERT INTO rollsafe_deliveries (source, id, received_at)
                    VALUES (${source}, ${id}, ${now}) ON CONFLICT DO NOTHING`;
           }
-          await tx`DELETE FROM rollsafe_delivery_leases
-                 WHERE source = ${source} AND id = ${id} AND token = ${token}`;
         });
       },
     );

@@ -239,14 +239,17 @@ export class SqliteLedger implements Ledger {
       const db = this.#db;
       db.exec("BEGIN IMMEDIATE");
       try {
-        if (done) {
+        // Only the lease's holder ends it; a stale token (its lease expired and was taken
+        // over) records nothing.
+        const held = db.prepare(
+          "DELETE FROM delivery_leases WHERE source = ? AND id = ? AND token = ?",
+        ).run(source, id, token);
+        if (done && Number(held.changes) === 1) {
           db.prepare(
             "INSERT INTO deliveries (source, id, received_at) VALUES (?, ?, ?) " +
               "ON CONFLICT DO NOTHING",
           ).run(source, id, now);
         }
-        db.prepare("DELETE FROM delivery_leases WHERE source = ? AND id = ? AND token = ?")
-          .run(source, id, token);
         db.exec("COMMIT");
       } catch (e) {
         db.exec("ROLLBACK");
