@@ -13,7 +13,14 @@
 import type { Snapshot } from "../snapshots/model.ts";
 import { hex } from "../snapshots/kvm/ids.ts";
 import type { DriftFinding, RelianceFinding } from "./findings.ts";
-import { evaluateRestore, type RestoreResult, type VmmFlavour } from "./kvm/mod.ts";
+import {
+  defaultFlavour,
+  evaluateRestore,
+  flavour,
+  planRestore,
+  type RestoreResult,
+  type VmmFlavour,
+} from "./kvm/mod.ts";
 import { analyseReliance, DriftError, type DriftRun, runDrift } from "./drift/mod.ts";
 import { emptyContext, resolveTarget, type Target, type TargetContext } from "./target.ts";
 import { builtinProfileIds, profileFile } from "./profiles/loader.ts";
@@ -105,11 +112,15 @@ export async function validate(
     sourceHow = inferred?.how;
   }
   const vmm = opts.vmm;
-  const sourceRestore = sourceTarget ? evaluateRestore(snapshot, sourceTarget, { vmm }) : undefined;
+  // One restore plan for every side: it depends on the snapshot and the VMM, not the target.
+  const plan = planRestore(snapshot, vmm ? flavour(vmm)! : defaultFlavour(snapshot.source?.vmm));
+  const sourceRestore = sourceTarget
+    ? evaluateRestore(snapshot, sourceTarget, { vmm, plan })
+    : undefined;
   const probes = opts.probes ?? true;
 
   const assessOne = async (target: Target): Promise<Assessment> => {
-    const restore = evaluateRestore(snapshot, target, { vmm });
+    const restore = evaluateRestore(snapshot, target, { vmm, plan });
     const a: Assessment = { target, restore, drift: [], reliance: [], notes: [] };
     if (!probes) {
       a.notes.push("guest probes not run (drift and reliance skipped on request)");

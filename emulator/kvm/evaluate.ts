@@ -9,12 +9,12 @@ import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
 import type { FactSource, OperationResult } from "../findings.ts";
 import { hostBool } from "../hosts/loader.ts";
 import type { Target } from "../profiles/types.ts";
-import { type DefaultValue, targetDefaultsDetailed } from "./defaults.ts";
+import type { DefaultValue } from "./defaults.ts";
+import { compileTarget } from "./compiled.ts";
 import type { EffectiveState } from "./effective.ts";
 import { must } from "./facts.ts";
 import { defaultFlavour, type Flavour, flavour, type VmmFlavour } from "./flavours.ts";
 import { distName, giccName, iccName, itsName, redistName } from "./gicnames.ts";
-import { regInventory } from "./inventory.ts";
 import {
   CAP_WRITABLE_IMP_ID_REGS,
   mpidrAttr,
@@ -36,6 +36,11 @@ import {
 export interface RestoreOptions {
   /** VMM flavour; default: the snapshot's source VMM if known, else generic. */
   vmm?: VmmFlavour;
+  /**
+   * planRestore(snapshot, that flavour), when the caller judges one snapshot on several targets:
+   * the plan depends on the snapshot and the VMM only, so it is made once (emulator/validate.ts).
+   */
+  plan?: PlannedOp[];
 }
 
 export interface RestoreResult {
@@ -132,14 +137,20 @@ export function evaluateRestore(s: Snapshot, t: Target, opts: RestoreOptions = {
     : s.source?.vmm
     ? `the snapshot's source VMM (${s.source.vmm})`
     : "the snapshot does not name its VMM";
-  const planned = planRestore(s, fl);
+  const planned = opts.plan ?? planRestore(s, fl);
   const ops: OperationResult[] = [];
   const p = t.profile;
 
-  const defaults: Map<bigint, DefaultValue>[] = s.vcpus.map((v, i) =>
-    targetDefaultsDetailed(t, v.features, i)
+  // The target's tables, compiled once per target (compiled.ts), looked up here.
+  const compiled = compileTarget(t);
+  const defaults: ReadonlyMap<bigint, DefaultValue>[] = s.vcpus.map((v, i) =>
+    compiled.defaults(v.features, i)
   );
-  const inventories = s.vcpus.map((v) => regInventory(t, v.features));
+  const inventories = s.vcpus.map((v) => compiled.inventory(v.features));
+  // Identical registers across vCPUs are judged once: a judgement depends on the register, its
+  // value, the vCPU's features, the restore state so far and the target's default for that vCPU
+  // (MPIDR differs per vCPU), never on the vCPU's index.
+  const judged = new Map<string, ReturnType<typeof evalOneReg>>();
   const held: Map<bigint, bigint>[] = defaults.map((d) => {
     const m = new Map<bigint, bigint>();
     for (const [id, dv] of d) if (dv.value !== undefined) m.set(id, dv.value);
@@ -292,20 +303,27 @@ export function evaluateRestore(s: Snapshot, t: Target, opts: RestoreOptions = {
         });
         break;
       case "one-reg": {
-        const j = evalOneReg(
-          {
-            t,
-            vcpu: op.vcpu,
-            features: s.vcpus[op.vcpu].features,
-            inventory: inventories[op.vcpu],
-            defaults: defaults[op.vcpu],
-            finalized: finalized.has(op.vcpu),
-            counterOffsetApplied,
-            impIdCap,
-          },
-          op.id,
-          op.value,
-        );
+        const features = s.vcpus[op.vcpu].features;
+        const key = `${op.id}=${op.value}/${features}/${finalized.has(op.vcpu)}/` +
+          `${counterOffsetApplied}/${impIdCap}/${defaults[op.vcpu].get(op.id)?.value}`;
+        let j = judged.get(key);
+        if (!j) {
+          j = evalOneReg(
+            {
+              t,
+              vcpu: op.vcpu,
+              features,
+              inventory: inventories[op.vcpu],
+              defaults: defaults[op.vcpu],
+              finalized: finalized.has(op.vcpu),
+              counterOffsetApplied,
+              impIdCap,
+            },
+            op.id,
+            op.value,
+          );
+          judged.set(key, j);
+        }
         if (j.outcome === "ok") {
           held[op.vcpu].set(op.id, j.held ?? op.value);
           if (op.id === 0x603000000013df1an) vcnt = true;

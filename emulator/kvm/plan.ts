@@ -4,6 +4,7 @@
  * VMM's own).
  */
 import { COPROC, regCoproc, SVE_VLS, sysregEncoding } from "../../snapshots/kvm/ids.ts";
+import { leToBig } from "../../snapshots/kvm/ids.ts";
 import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
 import { isIdSpace } from "./defaults.ts";
 import type { Flavour } from "./flavours.ts";
@@ -45,11 +46,8 @@ const ICC = {
   CTLR: sysregEncoding(3, 0, 12, 12, 4),
 };
 
-function leBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-  return v;
-}
+/** Saved register bytes as a value (the one little-endian reader, snapshots/kvm/ids.ts). */
+const leBig = leToBig;
 
 /** Register order within a vCPU for the flavour. */
 function orderRegs(ids: bigint[], f: Flavour): bigint[] {

@@ -28,8 +28,8 @@ export interface RegContext {
   t: Target;
   vcpu: number;
   features: number[];
-  inventory: Map<bigint, Listed>;
-  defaults: Map<bigint, DefaultValue>;
+  inventory: ReadonlyMap<bigint, Listed>;
+  defaults: ReadonlyMap<bigint, DefaultValue>;
   finalized: boolean;
   counterOffsetApplied: boolean;
   /** The VM enabled KVM_CAP_ARM_WRITABLE_IMP_ID_REGS and the target accepted it. */
