@@ -41,21 +41,6 @@ const RESEARCH = new RegExp(
     .map((n) => `\\b${n}\\.md`).join("|"),
 );
 
-/**
- * Files whose research-note citations other helpers are replacing right now (H16: the host and
- * profile data and the oracle findings; H12: the QEMU stream importer, mid-edit). Each entry must
- * still have such a citation (the last test fails once it is clean, so the list only shrinks);
- * nothing else is exempt, and no entry exempts a path that leaves the repository.
- */
-const CITATIONS_BEING_REPLACED = new Set([
-  "emulator/hosts/data/qemu-max-gicv2-nested.json",
-  "emulator/hosts/data/qemu-max-nested.json",
-  "emulator/hosts/data/qemu-tcg-max.json",
-  "emulator/profiles/data/timeline.json",
-  "tests/fixtures/oracle/FINDINGS.md",
-  "snapshots/import/qemu/stream.ts",
-]);
-
 export interface Escape {
   file: string;
   line: number;
@@ -124,13 +109,8 @@ Deno.test("self-contained: no tracked file names a path outside the repository o
     all.push(...escapes(f, text));
   }
   assert(scanned > 200, `only ${scanned} files scanned: the file list is wrong`);
-  const pending = all.filter((e) =>
-    e.why.startsWith("cites") && CITATIONS_BEING_REPLACED.has(e.file)
-  );
-  const stale = [...CITATIONS_BEING_REPLACED].filter((f) => !pending.some((e) => e.file === f));
-  assertEquals(stale, [], "clean now: remove from CITATIONS_BEING_REPLACED");
   assertEquals(
-    all.filter((e) => !pending.includes(e)).map((e) => `${e.file}:${e.line}: ${e.text} (${e.why})`),
+    all.map((e) => `${e.file}:${e.line}: ${e.text} (${e.why})`),
     [],
     "references that leave the repository",
   );

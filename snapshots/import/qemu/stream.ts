@@ -1,8 +1,7 @@
 /**
- * The QEMU migration stream container (migration/savevm.c, migration/ram.c; research/peers.md
- * §3.1): magic "QEVM" and version 3, an optional CONFIGURATION record, iterative sections (RAM)
- * as START/PART/END, device sections as FULL, each optionally followed by a footer, then EOF and
- * the JSON vmdesc. Device payloads are read with the vmdesc (vmstate.ts); RAM records are parsed
+ * The QEMU migration stream container (migration/savevm.c, migration/ram.c): magic "QEVM" and
+ * version 3, an optional CONFIGURATION record, iterative sections (RAM) as START/PART/END, device
+ * sections as FULL, each optionally followed by a footer, then EOF and the JSON vmdesc. Device payloads are read with the vmdesc (vmstate.ts); RAM records are parsed
  * here. Everything is bounds-checked; nothing is allocated from a length the stream declares
  * before that many bytes are known to be present.
  *
@@ -526,7 +525,8 @@ class RamParser {
       fail(
         "qemu/ram-size",
         `RAM block "${block.name}" (byte ${at})`,
-        `non-zero guest pages exceed the ${this.maxBytes}-byte limit`,
+        `non-zero guest pages exceed the ${this.maxBytes}-byte limit kept in memory ` +
+          "(import without guest memory: rollsafe import --no-memory)",
       );
     }
     block.pages.set(addr, page);
