@@ -1,9 +1,10 @@
 /**
  * The QEMU migration stream container (migration/savevm.c, migration/ram.c): magic "QEVM" and
  * version 3, an optional CONFIGURATION record, iterative sections (RAM) as START/PART/END, device
- * sections as FULL, each optionally followed by a footer, then EOF and the JSON vmdesc. Device payloads are read with the vmdesc (vmstate.ts); RAM records are parsed
- * here. Everything is bounds-checked; nothing is allocated from a length the stream declares
- * before that many bytes are known to be present.
+ * sections as FULL, each optionally followed by a footer, then EOF and the JSON vmdesc. Device
+ * payloads are read with the vmdesc (vmstate.ts); RAM records are parsed here. Everything is
+ * bounds-checked; nothing is allocated from a length the stream declares before that many bytes
+ * are known to be present.
  *
  * The parser reads the stream front to back through a sliding window (window.ts), so a stream
  * of any size is read with memory bounded by what is kept: RAM records are parsed as they
