@@ -14,7 +14,8 @@ export { readInput };
 
 export const importCommand: CommandSpec = {
   name: "import",
-  summary: "convert a QEMU stream or Firecracker fingerprint into a native snapshot",
+  summary:
+    "convert a QEMU stream (bare, compressed or in a libvirt save image) or Firecracker fingerprint into a native snapshot",
   args: [
     {
       name: "<format-or-input>",
@@ -29,11 +30,16 @@ export const importCommand: CommandSpec = {
     value: "out.cbor",
     required: true,
     help: "where to write the native snapshot (- for stdout)",
+  }, {
+    name: "no-memory",
+    help: "leave guest RAM out (QEMU streams: pages are parsed but not kept, so a guest of any " +
+      "size imports in bounded memory; the restore check needs no RAM)",
   }],
   examples: [
     "rollsafe import qemu vm.migration -o vm.cbor",
     "rollsafe import vm.save.zst -o vm.cbor",
-    "virsh save dom /dev/stdout | rollsafe import - -o vm.cbor",
+    "rollsafe import --no-memory big-guest.qemu -o vm.cbor",
+    "zstd -dc vm.qemu.zst | rollsafe import - -o - > vm.cbor",
     "rollsafe import fc-fingerprint tests/fixtures/firecracker-fingerprints/ARM_NEOVERSE_N1_6.1host.json -o n1.cbor",
   ],
   run: async (p) => {
@@ -46,7 +52,10 @@ export const importCommand: CommandSpec = {
         );
       }
       const out = one(p, "out")!;
-      const snapshot = await importPath(input, { format: format as InputFormat | undefined })
+      const snapshot = await importPath(input, {
+        format: format as InputFormat | undefined,
+        memory: !p.flags.has("no-memory"),
+      })
         .catch((e) => {
           if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
             throw new UsageError(`cannot read ${input}: ${e.message}`);

@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { main } from "../../cli.ts";
 import { decodeSnapshot, regValue, sysreg } from "../../snapshots/mod.ts";
 
@@ -69,6 +69,9 @@ Deno.test("import recognises the format when none is given (a gzip QEMU stream h
   assertEquals(r.code, 0, r.err);
   const plain = await run(["import", stream, "-o", `${dir}/plain.cbor`]);
   assertEquals(plain.code, 0, plain.err);
-  assertStringIncludes(r.out, "2 vCPU(s), 514 registers");
+  assertStringIncludes(r.out, "2 vCPU(s), 548 registers");
+  const dropped = await run(["import", "--no-memory", gz, "-o", `${dir}/nm.cbor`]);
+  assertEquals(dropped.code, 0, dropped.err);
+  assert((await Deno.stat(`${dir}/nm.cbor`)).size < (await Deno.stat(`${dir}/vm.cbor`)).size);
   await Deno.remove(dir, { recursive: true });
 });
