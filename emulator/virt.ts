@@ -20,10 +20,11 @@ export const VIRT = {
 } as const;
 
 /**
- * The identification registers the board's vCPU reports: a Cortex-A57 MIDR and only what the
- * emulator executes (ARM ARM D19.2 field layouts). FP and AdvSIMD read 0xF (not implemented),
- * ISAR0 advertises no atomics/CRC32/crypto, MMFR1 advertises PAN. `encoding` is KVM's 16-bit
- * sysreg form.
+ * The identification registers the board's vCPU reports: QEMU's `cortex-a57` values
+ * (target/arm/tcg/cpu64.c aarch64_a57_initfn: MIDR, CTR, CLIDR, CCSIDR, ID_AA64DFR0,
+ * ID_AA64MMFR0) with the feature fields cut to what the emulator executes (ARM ARM D19.2
+ * field layouts): ID_AA64PFR0 has FP = AdvSIMD = 0xF (not implemented) and AArch64-only EL0/EL1,
+ * ID_AA64ISAR0 advertises no AES/SHA/CRC32. `encoding` is KVM's 16-bit sysreg form.
  */
 const enc = (op0: number, op1: number, crn: number, crm: number, op2: number) =>
   (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
@@ -35,14 +36,32 @@ export const VIRT_ID_REGS: { name: string; encoding: number; value: bigint }[] =
     encoding: enc(3, 0, 0, 4, 0),
     value: 0x0100_0000n | 0xff0000n | 0x11n,
   },
-  // PARange = 2 (40 bits), ASIDBits = 2 (16), TGran16 = 1; TGran4/TGran64 = 0 (supported).
-  { name: "ID_AA64MMFR0_EL1", encoding: enc(3, 0, 0, 7, 0), value: 0x0010_0022n },
-  // PAN = 1.
-  { name: "ID_AA64MMFR1_EL1", encoding: enc(3, 0, 0, 7, 1), value: 0x0010_0000n },
-  // DebugVer = 6 (ARMv8 debug).
-  { name: "ID_AA64DFR0_EL1", encoding: enc(3, 0, 0, 5, 0), value: 0x6n },
-  // Cortex-A57 cache type (64-byte lines, VIPT I-cache).
+  { name: "ID_AA64ISAR0_EL1", encoding: enc(3, 0, 0, 6, 0), value: 0n },
+  { name: "ID_AA64MMFR0_EL1", encoding: enc(3, 0, 0, 7, 0), value: 0x0000_1124n },
+  { name: "ID_AA64DFR0_EL1", encoding: enc(3, 0, 0, 5, 0), value: 0x1030_5106n },
   { name: "CTR_EL0", encoding: enc(3, 3, 0, 0, 1), value: 0x8444_c004n },
+  { name: "CLIDR_EL1", encoding: enc(3, 1, 0, 0, 1), value: 0x0a20_0023n },
+];
+
+/** CCSIDR_EL1 by CSSELR of QEMU's cortex-a57: 32 KiB L1D, 48 KiB L1I, 2 MiB L2. */
+const VIRT_CCSIDR = [
+  { csselr: 0, value: 0x701f_e00an },
+  { csselr: 1, value: 0x201f_e012n },
+  { csselr: 2, value: 0x70ff_e07an },
+];
+
+/**
+ * Firmware as QEMU's own PSCI (not KVM's): PSCI 1.1, no SMCCC_ARCH_WORKAROUND_1/2/3 and no
+ * vendor hypervisor services (devices.rs `set_fw_field`: 0/1 PSCI version, 3..5 workaround
+ * levels, 9 vendor bitmap).
+ */
+const VIRT_FIRMWARE = [
+  { field: 0, value: 0x1_0001n },
+  { field: 1, value: 0x1_0001n },
+  { field: 3, value: 0n },
+  { field: 4, value: 0n },
+  { field: 5, value: 0n },
+  { field: 9, value: 0n },
 ];
 
 export interface BootOptions {
@@ -55,6 +74,10 @@ export interface BootOptions {
   maxInstructions: bigint;
   /** Called with console bytes as they appear (per run chunk). */
   onConsole?: (bytes: Uint8Array) => void;
+  /** Stop (after the current chunk) once the console contains this text. */
+  until?: string;
+  /** Instructions per run chunk (default 50 million). */
+  chunk?: bigint;
 }
 
 export interface BootResult {
@@ -90,7 +113,8 @@ const alignUp = (v: bigint, a: bigint) => (v + a - 1n) / a * a;
 /** Where kernel, DTB and initrd go (QEMU's order: kernel, initrd, DTB, each 2 MiB aligned). */
 export function layout(o: BootOptions) {
   const { textOffset, imageSize } = imageHeader(o.kernel);
-  const kernel = VIRT.ramBase + MiB2 * 0n + textOffset + (textOffset === 0n ? MiB2 : 0n);
+  // A text_offset of 0 (relocatable kernels) still leaves the first 2 MiB to the DTB's side.
+  const kernel = VIRT.ramBase + (textOffset === 0n ? MiB2 : textOffset);
   const initrd = alignUp(kernel + imageSize, MiB2);
   const dtb = alignUp(initrd + BigInt(o.initrd?.length ?? 0), MiB2);
   if (dtb + BigInt(o.dtb.length) > VIRT.ramBase + o.ramBytes) {
@@ -104,8 +128,12 @@ export function virtConfig(ramBytes: bigint): MachineConfig {
   return {
     vcpus: 1,
     ram: [{ base: VIRT.ramBase, size: ramBytes }],
-    gic: { model: 3, nrIrqs: 288, distBase: VIRT.gicDist, redistBase: VIRT.gicRedist },
+    // QEMU's virt has 256 interrupt IDs (NUM_IRQS = 256 SPIs... less the 32 private ones).
+    gic: { model: 3, nrIrqs: 256, distBase: VIRT.gicDist, redistBase: VIRT.gicRedist },
     sysregs: VIRT_ID_REGS.map(({ encoding, value }) => ({ encoding, value })),
+    ccsidr: VIRT_CCSIDR,
+    firmwareFields: VIRT_FIRMWARE,
+    paBits: 44,
     uart: VIRT.uart,
   };
 }
@@ -127,7 +155,8 @@ export async function bootVirt(o: BootOptions): Promise<BootResult> {
   let left = o.maxInstructions;
   let reason: StopReason = "budget";
   while (left > 0n) {
-    const step = left < 50_000_000n ? left : 50_000_000n;
+    const chunk = o.chunk ?? 50_000_000n;
+    const step = left < chunk ? left : chunk;
     const before = m.instructions();
     const r = m.run(0, step);
     left -= m.instructions() - before;
@@ -138,6 +167,7 @@ export async function bootVirt(o: BootOptions): Promise<BootResult> {
     }
     reason = r.reason;
     if (r.reason !== "budget") break;
+    if (o.until !== undefined && console.includes(o.until)) break;
   }
   return { reason, instructions: m.instructions(), pc: m.getOneReg(0, REG.PC), console };
 }

@@ -2,6 +2,7 @@
 //! side effects) and raw get/set for restore (no side effects, no access checks), in the spirit
 //! of QEMU's `readfn`/`raw_readfn` split.
 
+pub mod idsan;
 pub mod table;
 
 use crate::cpu::exception::Exception;
@@ -61,7 +62,7 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
             if cpu.el == 0 {
                 return Err(Exception::undef());
             }
-            Ok(cpu.id[i])
+            Ok(idsan::guest_value(i, cpu.id[i]))
         }
         Target::Icc => {
             if cpu.el == 0 {
@@ -82,7 +83,10 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
             }
             match r.kind {
                 Kind::Store { .. } | Kind::Const => Ok(cpu.sys[i]),
-                Kind::Id => Ok(cpu.id[table::id_index(e).unwrap_or(0)]),
+                Kind::Id => {
+                    let i = table::id_index(e).unwrap_or(0);
+                    Ok(idsan::guest_value(i, cpu.id[i]))
+                }
                 Kind::KvmOnly => Err(Exception::undef()),
                 Kind::Special(s) => read_special(cpu, ctx, s, e),
             }
@@ -161,7 +165,7 @@ pub fn pstate_implemented(cpu: &Cpu, s: Special) -> bool {
         Special::Dit => (0x20, 48),
         _ => (0x21, 4),
     };
-    (cpu.id[idx] >> lsb) & 0xf != 0
+    (idsan::guest_value(idx, cpu.id[idx]) >> lsb) & 0xf != 0
 }
 
 /// Writes a PSTATE field from a register value or an MSR (immediate) bit.
