@@ -7,10 +7,13 @@
  */
 import { captureToDocument, diffDocuments, type Difference, type Doc } from "./capture.ts";
 import { bootAndRun, type KernelName } from "./oracle.ts";
-import { captureToHost } from "./host.ts";
+import { captureToHost, emulatorHost } from "./host.ts";
 import { fingerprintPlan, fingerprintRegs, N1_FINGERPRINTS } from "./fingerprint.ts";
 import { encodePlan, type ReplayResult } from "./plan.ts";
-import { checkPredictions, type PredictionCase } from "./predict.ts";
+import { disagreements, type PredictionCase } from "./predict.ts";
+import { toPlan } from "./toplan.ts";
+import { evaluateRestore } from "../emulator/kvm/mod.ts";
+import { resolveTarget } from "../emulator/target.ts";
 import { importFcFingerprint } from "../snapshots/import/fc_fingerprint.ts";
 
 export const FIXTURE_DIR = new URL("../tests/fixtures/oracle/", import.meta.url).pathname;
@@ -57,14 +60,25 @@ export function stableDifferences(fixture: Fixture, doc: Doc): Difference[] {
   );
 }
 
-/** Fixture file name: <kernel>.json on the GICv3 host, <kernel>.gicv2.json on the GICv2 host. */
-export function fixtureName(kernel: KernelName, gic: 2 | 3 = 3): string {
-  return gic === 3 ? `${kernel}.json` : `${kernel}.gicv2.json`;
+/** A QEMU -cpu model as a name part: "max,sve=off,pauth=off" → "max-sve-off-pauth-off". */
+export const cpuSlug = (cpu: string) => cpu.replace(/[,=]/g, "-");
+
+/**
+ * Fixture file name: <kernel>.json on the GICv3 host, <kernel>.gicv2.json on the GICv2 host, with
+ * `.<cpu>` before the suffix for a -cpu model other than max.
+ */
+export function fixtureName(kernel: KernelName, gic: 2 | 3 = 3, cpu = "max"): string {
+  const c = cpu === "max" ? "" : `.${cpuSlug(cpu)}`;
+  return gic === 3 ? `${kernel}${c}.json` : `${kernel}${c}.gicv2.json`;
 }
 
-export async function readFixture(kernel: KernelName, gic: 2 | 3 = 3): Promise<Fixture> {
+export async function readFixture(
+  kernel: KernelName,
+  gic: 2 | 3 = 3,
+  cpu = "max",
+): Promise<Fixture> {
   return JSON.parse(
-    await Deno.readTextFile(`${FIXTURE_DIR}${fixtureName(kernel, gic)}`),
+    await Deno.readTextFile(`${FIXTURE_DIR}${fixtureName(kernel, gic, cpu)}`),
   ) as Fixture;
 }
 
@@ -119,14 +133,20 @@ export async function fingerprintPlans(): Promise<{ name: string; text: string }
  * Capture `kernel` twice and replay the fingerprint plans, in one boot; write the capture
  * fixture, the replay fixture and the host description.
  */
-export async function writeFixtures(kernel: KernelName, gic: 2 | 3 = 3): Promise<string[]> {
-  // the fingerprint replays need no vGIC: replayed once, on the GICv3 host
-  const plans = gic === 3 ? await fingerprintPlans() : [];
-  const r = await bootAndRun({ kernel, captures: 2, plans, gic });
+export async function writeFixtures(
+  kernel: KernelName,
+  gic: 2 | 3 = 3,
+  cpu = "max",
+): Promise<string[]> {
+  // the fingerprint replays need no vGIC: replayed once, on the GICv3 max host
+  const plans = gic === 3 && cpu === "max" ? await fingerprintPlans() : [];
+  const r = await bootAndRun({ kernel, captures: 2, plans, gic, cpu });
   const [a, b] = r.captures.map(captureToDocument);
   const volatile = diffDocuments(a, b).map((d) => d.path);
   const fixture: Fixture = {
-    generatedBy: `deno task oracle fixtures ${kernel}${gic === 2 ? " --gicv2" : ""}`,
+    generatedBy: cpu === "max"
+      ? `deno task oracle fixtures ${kernel}${gic === 2 ? " --gicv2" : ""}`
+      : `deno task oracle:cpus ${kernel} ${cpu}${gic === 2 ? " --gicv2" : ""}`,
     capturedAt: new Date().toISOString(),
     kernel: {
       name: kernel,
@@ -145,11 +165,12 @@ export async function writeFixtures(kernel: KernelName, gic: 2 | 3 = 3): Promise
     capture: a,
   };
   await Deno.mkdir(FIXTURE_DIR, { recursive: true });
-  const path = `${FIXTURE_DIR}${fixtureName(kernel, gic)}`;
+  const path = `${FIXTURE_DIR}${fixtureName(kernel, gic, cpu)}`;
   await Deno.writeTextFile(path, JSON.stringify(fixture, null, 1) + "\n");
   if (gic === 2) return [path];
-  const hostPath = `${FIXTURE_DIR}qemu-max-nested.${kernel}.host.json`;
+  const hostPath = `${FIXTURE_DIR}qemu-${cpuSlug(cpu)}-nested.${kernel}.host.json`;
   await Deno.writeTextFile(hostPath, JSON.stringify(captureToHost(fixture), null, 2) + "\n");
+  if (plans.length === 0) return [path, hostPath];
   const replays: Record<string, ReplayFact[]> = {};
   for (const p of plans) replays[p.name] = replayFacts(r.replays[p.name]);
   const replayPath = `${FIXTURE_DIR}${kernel}.replays.json`;
@@ -243,22 +264,41 @@ export interface PredictionFixture {
   cases: Record<string, { compared: number; disagreements: string[]; real: RealResult[] }>;
 }
 
-export function predictionFixtureName(kernel: KernelName): string {
-  return `${kernel}.predictions.json`;
+export function predictionFixtureName(kernel: KernelName, cpu = "max"): string {
+  return cpu === "max"
+    ? `${kernel}.predictions.json`
+    : `${kernel}.${cpuSlug(cpu)}.predictions.json`;
 }
 
-export async function writePredictionFixture(kernel: KernelName): Promise<string> {
-  const { run, checks } = await checkPredictions({
+/** The rollsafe host of a QEMU -cpu model under the oracle (GICv3 machine). */
+export const oracleCpuHost = (cpu: string) => `qemu-${cpuSlug(cpu)}-nested`;
+
+export async function writePredictionFixture(kernel: KernelName, cpu = "max"): Promise<string> {
+  const target = resolveTarget(`${kernel}@${oracleCpuHost(cpu)}`);
+  const evaluated = predictionCases().map((c) => {
+    const result = evaluateRestore(c.snapshot, target, { vmm: c.vmm });
+    const plan = toPlan(result);
+    return {
+      c,
+      result,
+      plan,
+      text: encodePlan(plan.ops, `${c.name} as evaluated for ${target.id}`),
+    };
+  });
+  const run = await bootAndRun({
     kernel,
-    cases: predictionCases(),
+    cpu,
+    captures: 0,
+    plans: evaluated.map((e) => ({ name: e.c.name, text: e.text })),
     timeoutMs: 600_000,
   });
   const cases: PredictionFixture["cases"] = {};
-  for (const c of checks) {
-    cases[c.name] = {
-      compared: c.compared,
-      disagreements: c.disagreements,
-      real: c.real.map((x) => {
+  for (const e of evaluated) {
+    const real = run.replays[e.c.name];
+    cases[e.c.name] = {
+      compared: e.plan.planIndex.filter((i) => i >= 0).length,
+      disagreements: disagreements(e.result, e.plan.planIndex, real),
+      real: real.map((x) => {
         const r: RealResult = { index: x.index, op: x.op, result: x.result };
         if (x.id !== undefined) r.id = x.id;
         if (x.value !== undefined) r.value = x.value;
@@ -268,7 +308,7 @@ export async function writePredictionFixture(kernel: KernelName): Promise<string
     };
   }
   const doc: PredictionFixture = {
-    generatedBy: `deno task oracle:predictions ${kernel}`,
+    generatedBy: `deno task oracle:predictions ${kernel}${cpu === "max" ? "" : ` ${cpu}`}`,
     capturedAt: new Date().toISOString(),
     kernel: {
       name: kernel,
@@ -279,11 +319,11 @@ export async function writePredictionFixture(kernel: KernelName): Promise<string
       debSha256: run.kernel.debSha256,
       release: run.release,
     },
-    target: checks[0]?.target ?? "",
+    target: target.id,
     seconds: run.seconds,
     cases,
   };
-  const path = `${FIXTURE_DIR}${predictionFixtureName(kernel)}`;
+  const path = `${FIXTURE_DIR}${predictionFixtureName(kernel, cpu)}`;
   // one line per real result keeps the file reviewable (and a third of the indented size)
   const text = JSON.stringify(doc, null, 1).replace(
     /\{\n\s+"index": [\s\S]*?\n\s+\}/g,
@@ -293,15 +333,76 @@ export async function writePredictionFixture(kernel: KernelName): Promise<string
   return path;
 }
 
+/** QEMU 7.2's 64-bit -cpu models, and max without SVE and pointer auth: every one the oracle tries. */
+export const ORACLE_CPUS = [
+  "max",
+  "max,sve=off,pauth=off",
+  "neoverse-n1",
+  "cortex-a76",
+  "cortex-a72",
+  "cortex-a57",
+  "cortex-a53",
+  "cortex-a35",
+  "a64fx",
+] as const;
+
+if (import.meta.main && Deno.args[0] === "cpus") {
+  // deno task oracle:cpus [kernel …] [cpu …] [--gicv2]: capture fixtures per CPU model
+  const args = Deno.args.slice(1);
+  const gic = args.includes("--gicv2") ? 2 : 3;
+  const kernels = args.filter((a) => a.startsWith("debian-")) as KernelName[];
+  const cpus = args.filter((a) => !a.startsWith("debian-") && !a.startsWith("--"));
+  for (const k of kernels.length ? kernels : ["debian-6.1", "debian-6.12"] as KernelName[]) {
+    for (const cpu of cpus.length ? cpus : ORACLE_CPUS.filter((c) => c !== "max")) {
+      try {
+        const out = await writeFixtures(k, gic, cpu);
+        const f = JSON.parse(await Deno.readTextFile(out[0])) as Fixture;
+        console.log(`${k} -cpu ${cpu} gicv${gic}: ${f.bootSeconds} s -> ${out.join(", ")}`);
+      } catch (e) {
+        console.log(`${k} -cpu ${cpu} gicv${gic}: FAILED ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+  }
+}
+
+if (import.meta.main && Deno.args[0] === "hosts") {
+  // emulator/hosts/data/qemu-<cpu>-nested.json (and -gicv2-nested) from the committed captures
+  for (const cpu of ORACLE_CPUS.filter((c) => c !== "max")) {
+    const file61 = fixtureName("debian-6.1", 3, cpu);
+    const file612 = fixtureName("debian-6.12", 3, cpu);
+    let f61: Fixture, f612: Fixture;
+    try {
+      f61 = await readFixture("debian-6.1", 3, cpu);
+      f612 = await readFixture("debian-6.12", 3, cpu);
+    } catch {
+      console.log(`${cpu}: no captures (${file61}, ${file612}); skipped`);
+      continue;
+    }
+    for (const gic of [3, 2] as const) {
+      const h = emulatorHost(cpu, gic, f61, f612, { slug: cpuSlug(cpu), file61, file612 });
+      const out = new URL(`../emulator/hosts/data/${h.id}.json`, import.meta.url).pathname;
+      await Deno.writeTextFile(out, JSON.stringify(h, null, 2) + "\n");
+      await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", out] }).output();
+      console.log(`${h.id} -> ${out}`);
+    }
+  }
+}
+
 if (import.meta.main && Deno.args[0] === "predictions") {
-  for (
-    const k of (Deno.args.slice(1).length ? Deno.args.slice(1) : ["debian-6.1", "debian-6.12"])
-  ) {
-    const path = await writePredictionFixture(k as KernelName);
+  // deno task oracle:predictions [kernel …] [cpu …]
+  const args = Deno.args.slice(1);
+  const ks = args.filter((a) => a.startsWith("debian-"));
+  const cpus = args.filter((a) => !a.startsWith("debian-"));
+  const pairs = (ks.length ? ks : ["debian-6.1", "debian-6.12"]).flatMap((k) =>
+    (cpus.length ? cpus : ["max"]).map((cpu) => [k, cpu])
+  );
+  for (const [k, cpu] of pairs) {
+    const path = await writePredictionFixture(k as KernelName, cpu);
+
     const doc = JSON.parse(await Deno.readTextFile(path)) as PredictionFixture;
     const bad = Object.entries(doc.cases).filter(([, c]) => c.disagreements.length);
     console.log(
-      `${k}: ${doc.kernel.package} ${doc.kernel.version}, ${doc.seconds} s, ${
+      `${k} -cpu ${cpu}: ${doc.kernel.package} ${doc.kernel.version}, ${doc.seconds} s, ${
         Object.values(doc.cases).reduce((n, c) => n + c.compared, 0)
       } predictions compared, ${bad.length} cases with disagreements -> ${path}`,
     );

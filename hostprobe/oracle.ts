@@ -240,6 +240,8 @@ export interface BootRequest {
    * only offer vGICv3 (QEMU's GICv3 has no GICv2 compatibility); with 2, only vGICv2.
    */
   gic?: 2 | 3;
+  /** QEMU -cpu model of the emulated host (it needs EL2 for /dev/kvm), default "max". */
+  cpu?: string;
 }
 
 /** The initramfs bytes: /init = hostprobe, /jobs, /plans/<name>.plan, /dev/console. */
@@ -311,12 +313,17 @@ export function parseCaptureOutput(text: string): CaptureLine[] {
 }
 
 /** QEMU arguments for one oracle boot. */
-export function qemuArgs(image: string, initrd: string, gic: 2 | 3 = 3): string[] {
+export function qemuArgs(
+  image: string,
+  initrd: string,
+  gic: 2 | 3 = 3,
+  cpu = "max",
+): string[] {
   return [
     "-M",
     `virt,virtualization=on,gic-version=${gic}`,
     "-cpu",
-    "max",
+    cpu,
     "-m",
     "1G",
     "-nographic",
@@ -351,7 +358,11 @@ export async function bootAndRun(req: BootRequest): Promise<OracleRun> {
     await Deno.writeFile(initrd, buildInitramfs(bin, captures, plans));
     const t0 = performance.now();
     const timeoutMs = req.timeoutMs ?? 600_000;
-    const q = await run("qemu-system-aarch64", qemuArgs(kernel.image, initrd, req.gic), timeoutMs);
+    const q = await run(
+      "qemu-system-aarch64",
+      qemuArgs(kernel.image, initrd, req.gic, req.cpu),
+      timeoutMs,
+    );
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
     const consoleText = q.stdout.replaceAll("\r", "");
     if (!consoleText.includes("@@rollsafe poweroff")) {

@@ -17,13 +17,23 @@ import { resolveTarget } from "../../emulator/target.ts";
 import type { ReplayResult } from "../../hostprobe/plan.ts";
 import type { KernelName } from "../../hostprobe/oracle.ts";
 
-for (const kernel of ["debian-6.1", "debian-6.12"] as KernelName[]) {
-  Deno.test(`every prediction equals ${kernel}'s real result (N1, V1, V2 fingerprints)`, async (t) => {
-    const f = JSON.parse(
-      await Deno.readTextFile(`${FIXTURE_DIR}${predictionFixtureName(kernel)}`),
-    ) as PredictionFixture;
+const FILES = [...Deno.readDirSync(FIXTURE_DIR)].map((e) => e.name)
+  .filter((n) => n.endsWith(".predictions.json")).sort();
+
+Deno.test("prediction fixtures exist for both kernels on every captured CPU model", () => {
+  for (const k of ["debian-6.1", "debian-6.12"] as KernelName[]) {
+    assert(FILES.includes(predictionFixtureName(k)), `${predictionFixtureName(k)} is committed`);
+  }
+});
+
+for (const file of FILES) {
+  Deno.test(`every prediction equals the real result: ${file} (N1, V1, V2 fingerprints)`, async (t) => {
+    const f = JSON.parse(await Deno.readTextFile(`${FIXTURE_DIR}${file}`)) as PredictionFixture;
+    const kernel = f.kernel.name;
     const target = resolveTarget(f.target);
-    const who = `${f.kernel.package} ${f.kernel.version}, captured ${f.capturedAt.slice(0, 10)}`;
+    const who = `${f.kernel.package} ${f.kernel.version} on ${f.target}, captured ${
+      f.capturedAt.slice(0, 10)
+    }`;
     let failures = 0;
     for (const c of predictionCases()) {
       await t.step(c.name, () => {
@@ -36,7 +46,7 @@ for (const kernel of ["debian-6.1", "debian-6.12"] as KernelName[]) {
           plan.ops.map((o) => o.op),
           stored.real.map((r) => r.op),
           `${c.name}: the model now plans other operations than were replayed on ${who}; ` +
-            `refresh with deno task oracle:predictions ${kernel}`,
+            `refresh with deno task oracle:predictions`,
         );
         const d = disagreements(result, plan.planIndex, stored.real as ReplayResult[]);
         failures += d.length;
