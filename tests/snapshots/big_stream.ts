@@ -98,12 +98,12 @@ export async function* bigStream(guestMiB: number, dirtyMiB: number): AsyncGener
 if (import.meta.main) {
   const [guestMiB, dirtyMiB] = Deno.args.map(Number);
   let bytes = 0;
-  async function* counted() {
+  const counted = async function* () {
     for await (const c of bigStream(guestMiB, dirtyMiB)) {
       bytes += c.length;
       yield c;
     }
-  }
+  };
   const s = await importQemuStreamFrom(counted(), { memory: false });
   const hwm = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
   console.log(JSON.stringify({ vcpus: s.vcpus.length, bytes, peakRssKiB: Number(hwm) }));

@@ -224,9 +224,9 @@ Deno.test("containers hostile: 240 seeded byte mutations of gzip/libvirt/bare st
         b[Math.floor(rnd() * Math.min(b.length, rnd() < 0.5 ? 200 : b.length))] = rnd() * 256;
       }
       const input = rnd() < 0.2 ? b.subarray(0, Math.floor(rnd() * b.length)) : b;
-      async function* chunks() {
+      const chunks = async function* () {
         for (let j = 0; j < input.length; j += 4099) yield input.slice(j, j + 4099);
-      }
+      };
       for (const run of [() => importSnapshot(input), () => importSnapshotFrom(chunks())]) {
         const t0 = performance.now();
         try {
