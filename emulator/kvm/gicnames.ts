@@ -1,6 +1,19 @@
 /** Names of vGIC register offsets (GIC architecture spec IHI0069, §12.9 and §12.11). */
 
-const DIST: [start: number, end: number, name: string, bytesPerReg: number][] = [
+type Row = [start: number, end: number, name: string, bytesPerReg: number];
+
+/**
+ * The identification block at 0xFFD0 of a distributor or redistributor frame (IHI0069 §12.1.3,
+ * Table 12-2 ID registers): PIDR4..7, then PIDR0..3, then CIDR0..3, one word each.
+ */
+function idBlock(frame: string): Row[] {
+  const names = [4, 5, 6, 7, 0, 1, 2, 3].map((n) => `PIDR${n}`).concat(
+    [0, 1, 2, 3].map((n) => `CIDR${n}`),
+  );
+  return names.map((n, i): Row => [0xffd0 + 4 * i, 0xffd4 + 4 * i, `${frame}_${n}`, 4]);
+}
+
+const DIST: Row[] = [
   [0x0000, 0x0004, "GICD_CTLR", 4],
   [0x0004, 0x0008, "GICD_TYPER", 4],
   [0x0008, 0x000c, "GICD_IIDR", 4],
@@ -19,8 +32,11 @@ const DIST: [start: number, end: number, name: string, bytesPerReg: number][] = 
   [0x0d00, 0x0d80, "GICD_IGRPMODR", 4],
   [0x0e00, 0x0f00, "GICD_NSACR", 4],
   [0x0f00, 0x0f04, "GICD_SGIR", 4],
+  // GICv2 only (IHI0048B §4.3.16, §4.3.17).
+  [0x0f10, 0x0f20, "GICD_CPENDSGIR", 4],
+  [0x0f20, 0x0f30, "GICD_SPENDSGIR", 4],
   [0x6000, 0x8000, "GICD_IROUTER", 8],
-  [0xffd0, 0x10000, "GICD_PIDR", 4],
+  ...idBlock("GICD"),
 ];
 
 const REDIST: [number, number, string, number][] = [
@@ -31,6 +47,9 @@ const REDIST: [number, number, string, number][] = [
   [0x0014, 0x0018, "GICR_WAKER", 4],
   [0x0070, 0x0078, "GICR_PROPBASER", 8],
   [0x0078, 0x0080, "GICR_PENDBASER", 8],
+  [0x00a0, 0x00a8, "GICR_INVLPIR", 8],
+  [0x00b0, 0x00b8, "GICR_INVALLR", 8],
+  [0x00c0, 0x00c4, "GICR_SYNCR", 4],
   [0x10080, 0x10084, "GICR_IGROUPR0", 4],
   [0x10100, 0x10104, "GICR_ISENABLER0", 4],
   [0x10180, 0x10184, "GICR_ICENABLER0", 4],
@@ -42,6 +61,7 @@ const REDIST: [number, number, string, number][] = [
   [0x10c00, 0x10c08, "GICR_ICFGR", 4],
   [0x10d00, 0x10d04, "GICR_IGRPMODR0", 4],
   [0x10e00, 0x10e04, "GICR_NSACR", 4],
+  ...idBlock("GICR"),
 ];
 
 const GICC: [number, number, string, number][] = [
