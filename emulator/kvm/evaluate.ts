@@ -15,6 +15,7 @@ import type { EffectiveState } from "./effective.ts";
 import { must } from "./facts.ts";
 import { defaultFlavour, type Flavour, flavour, type VmmFlavour } from "./flavours.ts";
 import { distName, giccName, iccName, itsName, redistName } from "./gicnames.ts";
+import { QEMU_CPREG_SOURCE, qemuCpregLoad } from "./qemu_load.ts";
 import {
   CAP_WRITABLE_IMP_ID_REGS,
   mpidrAttr,
@@ -275,6 +276,14 @@ export function evaluateRestore(s: Snapshot, t: Target, opts: RestoreOptions = {
           source: fl.source,
         });
         break;
+      case "vmm-cpreg-list": {
+        const l = qemuCpregLoad(op.ids, inventories[op.vcpu].keys(), (id) => describeReg(id).name);
+        push(
+          { op: "VMM", vcpu: op.vcpu, name: l.field ?? "cpreg list", component: "vcpu" },
+          { outcome: l.field ? "failed" : "ok", reason: l.reason, source: QEMU_CPREG_SOURCE },
+        );
+        break;
+      }
       case "vcpu-init":
         push(
           {

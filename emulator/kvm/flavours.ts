@@ -18,6 +18,12 @@ export interface Flavour {
   counterOffset: boolean;
   /** Refuses snapshots whose vCPUs have KVM_ARM_VCPU_PMU_V3. */
   refusesPmu: boolean;
+  /**
+   * Loads its own cpreg list first and refuses a stream whose list does not fit the target's
+   * KVM_GET_REG_LIST (qemu_load.ts); writes an SVE vCPU's FP/SIMD registers as Z registers
+   * (target/arm/kvm64.c kvm_arch_put_sve), never V0-V31.
+   */
+  qemuLoad?: true;
   source: FactSource;
 }
 
@@ -44,6 +50,7 @@ export const FLAVOURS: readonly Flavour[] = [
     writesIidr: false,
     counterOffset: false,
     refusesPmu: false,
+    qemuLoad: true,
     source: {
       cite:
         "QEMU target/arm/kvm.c write_list_to_kvmstate; Woodhouse cover letter 'QEMU never writes GICD_IIDR'",

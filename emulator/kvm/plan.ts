@@ -3,7 +3,16 @@
  * Documentation/virt/kvm/devices/arm-vgic-v3.rst and api.rst document; flavours.ts for each
  * VMM's own).
  */
-import { COPROC, regCoproc, SVE_VLS, sysregEncoding } from "../../snapshots/kvm/ids.ts";
+import {
+  COPROC,
+  core,
+  CORE_OFFSET,
+  KVM_REG_SIZE,
+  regCoproc,
+  SVE_VLS,
+  sveZ,
+  sysregEncoding,
+} from "../../snapshots/kvm/ids.ts";
 import { leToBig } from "../../snapshots/kvm/ids.ts";
 import { type Snapshot, VCPU_FEATURE } from "../../snapshots/model.ts";
 import { isIdSpace } from "./defaults.ts";
@@ -26,6 +35,7 @@ export type PlannedOp =
   | { kind: "smccc-filter"; base: number; count: number; action: number }
   | { kind: "counter-offset"; offset: bigint }
   | { kind: "vmm-refuses"; vcpu: number; reason: string }
+  | { kind: "vmm-cpreg-list"; vcpu: number; ids: bigint[] }
   | { kind: "vcpu-init"; vcpu: number; features: number[] }
   | { kind: "one-reg"; vcpu: number; id: bigint; value: bigint; bytes: Uint8Array }
   | { kind: "finalize"; vcpu: number }
@@ -48,6 +58,11 @@ const ICC = {
 
 /** Saved register bytes as a value (the one little-endian reader, snapshots/kvm/ids.ts). */
 const leBig = leToBig;
+
+/** V0-V31 → Z0-Z31 (slice 0), as QEMU writes an SVE vCPU's FP/SIMD registers. */
+const V_AS_Z = new Map(
+  Array.from({ length: 32 }, (_, n) => [core(CORE_OFFSET.v(n), KVM_REG_SIZE.U128), sveZ(n, 0)]),
+);
 
 /** Register order within a vCPU for the flavour. */
 function orderRegs(ids: bigint[], f: Flavour): bigint[] {
@@ -82,6 +97,8 @@ export function planRestore(s: Snapshot, f: Flavour): PlannedOp[] {
     if (vls) ops.push({ kind: "one-reg", vcpu: i, id: SVE_VLS, value: leBig(vls), bytes: vls });
     if (v.features.includes(VCPU_FEATURE.SVE)) ops.push({ kind: "finalize", vcpu: i });
     const ids = [...v.registers.keys()].filter((id) => id !== SVE_VLS);
+    if (f.qemuLoad) ops.push({ kind: "vmm-cpreg-list", vcpu: i, ids });
+    const asZ = f.qemuLoad && v.features.includes(VCPU_FEATURE.SVE) ? V_AS_Z : undefined;
     const ordered = f.id === "cloud-hypervisor"
       ? [
         ...ids.filter((id) => regCoproc(id) === COPROC.CORE),
@@ -90,7 +107,13 @@ export function planRestore(s: Snapshot, f: Flavour): PlannedOp[] {
       : orderRegs(ids, f);
     for (const id of ordered) {
       const b = v.registers.get(id)!;
-      ops.push({ kind: "one-reg", vcpu: i, id, value: leBig(b), bytes: b });
+      const z = asZ?.get(id);
+      if (z !== undefined) {
+        // the V register is the low 128 bits of the Z register; the rest is zero
+        const bytes = new Uint8Array(256);
+        bytes.set(b);
+        ops.push({ kind: "one-reg", vcpu: i, id: z, value: leBig(b), bytes });
+      } else ops.push({ kind: "one-reg", vcpu: i, id, value: leBig(b), bytes: b });
     }
   });
   const g = s.vm.vgic;
