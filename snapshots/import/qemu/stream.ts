@@ -144,7 +144,8 @@ function* parseCore(w: Window, opts: StreamOptions): Parse<QemuStream> {
   }
   w.commit(r);
   // A stream held whole is checked for its vmdesc first, so a cut stream says so at once.
-  if (w.eof) vmdescOf(w, maxVmdesc);
+  // (and its vmdesc, which QEMU 8.2+ use to describe the configuration, is known up front).
+  const early = w.eof ? parseVmdesc(vmdescOf(w, maxVmdesc).json) : undefined;
   const out: QemuStream = {
     pageSize: 4096,
     ram: [],
@@ -165,7 +166,7 @@ function* parseCore(w: Window, opts: StreamOptions): Parse<QemuStream> {
       if (r.abs(at) !== 8 || out.configuration) {
         fail("qemu/record", `byte ${r.abs(at)}`, "QEMU_VM_CONFIGURATION must come first, once");
       }
-      out.configuration = readConfiguration(r, budget);
+      out.configuration = readConfiguration(r, budget, early);
       const bits = out.configuration.targetPageBits;
       if (bits !== undefined) {
         if (bits < 10 || bits > 16) {
@@ -248,7 +249,7 @@ function* parseCore(w: Window, opts: StreamOptions): Parse<QemuStream> {
     );
   }
   const loc = vmdescOf(w, maxVmdesc);
-  const vmdesc = parseVmdesc(loc.json);
+  const vmdesc = early ?? parseVmdesc(loc.json);
   out.vmdesc = vmdesc;
   out.vmdescBytes = loc.json.length;
   if (!pageSizeSet) out.pageSize = vmdesc.pageSize;
@@ -361,10 +362,12 @@ function footer(r: Reader, sectionId: number): void {
 
 /**
  * vmstate_configuration (migration/savevm.c): be32 length + machine name, then subsections.
- * QEMU 7.2 does not describe it in vmdesc (8.2+ do, after the fact: the vmdesc comes last), so
- * its subsections are a table here.
+ * QEMU 7.2 does not describe it in vmdesc, so its known subsections are a table here; 8.2+
+ * describe it, and a subsection outside the table is read with that description when the
+ * vmdesc is already known (a stream held whole; a stream read as it arrives has its vmdesc only
+ * at the end).
  */
-function readConfiguration(r: Reader, _budget: Budget): QemuConfiguration {
+function readConfiguration(r: Reader, budget: Budget, vmdesc?: VmDesc): QemuConfiguration {
   const at = r.pos;
   const len = r.be32("machine name length");
   if (len > MAX_MACHINE_NAME) {
@@ -391,11 +394,15 @@ function readConfiguration(r: Reader, _budget: Budget): QemuConfiguration {
       for (let i = 0; i < n; i++) cfg.capabilities.push(r.str8(`capability ${i}`));
     } else if (name === "configuration/uuid") {
       cfg.uuid = r.take(16, "configuration uuid");
+    } else if (vmdesc?.configuration?.subsections.some((d) => d.vmsdName === name)) {
+      const d = vmdesc.configuration.subsections.find((d) => d.vmsdName === name)!;
+      readStruct(r, d, name, budget);
     } else {
       fail(
         "qemu/configuration",
         `byte ${r.abs(subAt)}`,
-        `unknown configuration subsection "${name}" version ${version}`,
+        `unknown configuration subsection "${name}" version ${version}` +
+          (vmdesc ? "" : " (a stream read as it arrives cannot use the vmdesc for it)"),
       );
     }
   }
