@@ -88,6 +88,14 @@ async function start(env: Record<string, string>): Promise<Server> {
   }
 }
 
+/** SIGTERM, then SIGKILL if the server has not exited within 5 s (open database pools). */
+async function stop(server: Server): Promise<void> {
+  server.child.kill("SIGTERM");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 5000);
+  await server.child.status;
+  clearTimeout(timer);
+}
+
 function rssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+([0-9]+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
@@ -287,7 +295,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
       const r = pick();
       const t0 = performance.now();
       try {
-        const res = await fetch(await r.make(server.url));
+        const res = await fetch(await r.make(server.url), { signal: AbortSignal.timeout(60_000) });
         const body = new Uint8Array(await res.arrayBuffer());
         latencies.push(performance.now() - t0);
         requests++;
@@ -298,7 +306,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
         if (res.status >= 500 && res.status !== 503) {
           log(`5xx on ${r.label}: ${new TextDecoder().decode(body).slice(0, 300)}`);
         }
-      } catch {
+      } catch (e) {
+        if ((e as Error).name === "TimeoutError") {
+          // No answer in 60 s: counted as an error of its own kind.
+          byStatus.timeout = (byStatus.timeout ?? 0) + 1;
+          continue;
+        }
         // Only the SIGKILL cuts connections; anything else is a failure of the soak itself.
         if (!down && Date.now() < until) throw new Error(`${r.label}: connection failed while up`);
         cut++;
@@ -393,8 +406,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
     if (v.ok || ["not-restorable", "breaking", "warnings"].includes(v.reason)) verified++;
     else log(`verdict ${a.sha256} does not verify: ${v.message}`);
   }
-  server.child.kill("SIGTERM");
-  await server.child.status;
+  await stop(server);
 
   let integrity = "n/a (postgres: transactional store)";
   if (o.store === "sqlite") {
@@ -466,7 +478,7 @@ if (import.meta.main) {
       `exactly once, ${f.lost} lost, ${f.duplicated} duplicated`,
   );
   console.log(`ledger         ${o.store} integrity: ${f.integrity}; restarts ${f.restarts}`);
-  const ok = fivexx === 0 && f.lost === 0 && f.duplicated === 0 &&
+  const ok = fivexx === 0 && !f.byStatus.timeout && f.lost === 0 && f.duplicated === 0 &&
     f.verified === f.acknowledged && (o.store !== "sqlite" || f.integrity === "ok");
   console.log(ok ? "soak: OK" : "soak: FAILED");
   if (!ok) Deno.exit(1);

@@ -14,6 +14,7 @@ function check(f: SoakFigures, store: string): void {
     .filter(([s]) => Number(s) >= 500 && Number(s) !== 503)
     .reduce((a, [, n]) => a + n, 0);
   const summary = `${store}: ${JSON.stringify(f)}`;
+  assertEquals(f.byStatus.timeout ?? 0, 0, `every request answered: ${summary}`);
   assertEquals(fivexx, 0, `no 5xx: ${summary}`);
   assertEquals(f.restarts, 1, summary);
   assert(f.requests > 0, summary);
