@@ -40,6 +40,13 @@ Deno.test("the extractions hold the facts the issue names, with file and line", 
     assertEquals(x.firmware.psciAccepted, ["0.2", "1.0", "1.1"]);
     assertEquals(x.sysregFields.regs.CTR_EL0.fields.some((f) => f[0] === "DminLine"), true);
   }
+  assertEquals(b.midrFields.fields.map((f) => f[0]), [
+    "Implementer",
+    "Variant",
+    "Architecture",
+    "PartNum",
+    "Revision",
+  ]);
   // every source fact names the kernel and a file:line
   for (const s of sourceFacts(b)) assertStringIncludes(s.cite, "linux 6.12.118 ");
 });

@@ -21,6 +21,7 @@ export const FILES = {
   vgicV3: "arch/arm64/kvm/vgic/vgic-mmio-v3.c",
   vgicV2: "arch/arm64/kvm/vgic/vgic-mmio-v2.c",
   armVgic: "include/kvm/arm_vgic.h",
+  cputype: "arch/arm64/include/asm/cputype.h",
 } as const;
 
 export type SourceFiles = Record<keyof typeof FILES, string>;
@@ -448,6 +449,34 @@ function idFieldNames(regs: Map<string, Sysreg>) {
   return out;
 }
 
+/**
+ * MIDR_EL1's fields, which the sysreg file does not describe: cputype.h's MIDR_<X>_MASK macros,
+ * named as the Arm ARM names them (the macros spell them in capitals, IMPLEMENTOR for Implementer).
+ */
+const MIDR_NAMES: Record<string, string> = {
+  REVISION: "Revision",
+  PARTNUM: "PartNum",
+  ARCHITECTURE: "Architecture",
+  VARIANT: "Variant",
+  IMPLEMENTOR: "Implementer",
+};
+
+function midrFields(src: SourceFiles) {
+  const file = FILES.cputype;
+  const text = stripComments(src.cputype);
+  const consts = defines(text, () => undefined);
+  const fields: [string, number, number][] = [];
+  for (const [macro, name] of Object.entries(MIDR_NAMES)) {
+    const mask = consts.get(`MIDR_${macro}_MASK`);
+    if (mask === undefined || mask === 0n) throw new SourceError(file, `no MIDR_${macro}_MASK`);
+    const lo = mask.toString(2).length - mask.toString(2).lastIndexOf("1") - 1;
+    const hi = mask.toString(2).length - 1;
+    fields.push([name, hi, lo]);
+  }
+  const line = lineOf(text, text.indexOf("MIDR_REVISION_MASK"));
+  return { file, line, fields: fields.sort((a, b) => b[1] - a[1]) };
+}
+
 export function extract(src: SourceFiles) {
   const regs = parseSysreg(src.sysreg, FILES.sysreg);
   const base = symbols(regs);
@@ -464,6 +493,7 @@ export function extract(src: SourceFiles) {
     firmware: firmware(src),
     vgicIidr: vgicIidr(src),
     sysregFields: { file: FILES.sysreg, regs: idFieldNames(regs) },
+    midrFields: midrFields(src),
   };
 }
 
