@@ -140,8 +140,9 @@ export function qemuCause(
 const isCpreg = (id: string | undefined) =>
   id !== undefined && ![0x10n, 0x15n].includes((BigInt(id) >> 16n) & 0xffffn);
 
-export async function judge(f: VmmFixture): Promise<Judged> {
-  const bytes = await readStream(f);
+/** Judge one case; `stream` is the saved stream when it is not (yet) a committed file. */
+export async function judge(f: VmmFixture, stream?: Uint8Array): Promise<Judged> {
+  const bytes = stream ?? await readStream(f);
   const checked = await check({
     bytes,
     targets: [`${f.target.kernel.kernel}@${f.host}`],

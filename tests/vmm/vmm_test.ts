@@ -24,7 +24,7 @@ Deno.test("vmm fixtures: the committed cases, each with its stream, kernels and 
   }
 });
 
-const judged = await Promise.all(fixtures.map(judge));
+const judged = await Promise.all(fixtures.map((f) => judge(f)));
 
 /**
  * Disagreements that are known and owned (known-disagreements.json: case → the exact
