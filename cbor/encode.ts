@@ -31,6 +31,24 @@ class Sink {
     this.buf.set(b, this.len);
     this.len += b.length;
   }
+  /** A text string: ASCII is copied as is (most of a verdict), anything else through UTF-8. */
+  text(v: string): void {
+    let ascii = true;
+    for (let i = 0; i < v.length; i++) {
+      if (v.charCodeAt(i) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) {
+      const b = utf8.encode(v);
+      this.head(3, b.length);
+      return this.bytes(b);
+    }
+    this.head(3, v.length);
+    this.reserve(v.length);
+    for (let i = 0; i < v.length; i++) this.buf[this.len++] = v.charCodeAt(i);
+  }
   /** Major type and argument in the shortest form (§4.2.1). */
   head(major: number, arg: number | bigint): void {
     const m = major << 5;
@@ -57,37 +75,64 @@ class Sink {
 
 const MAX_U64 = (1n << 64n) - 1n;
 
-function encodeInt(sink: Sink, v: number | bigint, path: string): void {
+/**
+ * Where the encoder is, as path segments: joined only when an error names the place (building
+ * a path string for every value of a large verdict cost more than encoding it).
+ */
+type Path = string[];
+const at = (path: Path) => "$" + path.join("");
+
+function encodeInt(sink: Sink, v: number | bigint, path: Path): void {
+  if (typeof v === "number" && v >= 0) return sink.head(0, v);
   const big = typeof v === "bigint" ? v : BigInt(v);
   if (big >= 0n) {
-    if (big > MAX_U64) throw new CborError("range", -1, `${path}: integer ${big} exceeds 64 bits`);
-    sink.head(0, typeof v === "number" ? v : big);
+    if (big > MAX_U64) {
+      throw new CborError("range", -1, `${at(path)}: integer ${big} exceeds 64 bits`);
+    }
+    sink.head(0, big);
   } else {
     const n = -1n - big;
-    if (n > MAX_U64) throw new CborError("range", -1, `${path}: integer ${big} exceeds 64 bits`);
+    if (n > MAX_U64) {
+      throw new CborError("range", -1, `${at(path)}: integer ${big} exceeds 64 bits`);
+    }
     sink.head(1, n);
   }
 }
 
-function encodeInto(sink: Sink, v: CborValue, path: string, depth: number): void {
-  if (depth > 256) throw new CborError("depth", -1, `${path}: nesting deeper than 256`);
+/** Encoded text map keys: a verdict repeats the same few dozen keys thousands of times. */
+const KEY_CACHE = new Map<string, Uint8Array>();
+const KEY_CACHE_MAX = 4096;
+
+function encodedKey(k: CborValue, path: Path, depth: number): Uint8Array {
+  if (typeof k === "string") {
+    const hit = KEY_CACHE.get(k);
+    if (hit) return hit;
+  }
+  const ks = new Sink();
+  path.push("<key>");
+  encodeInto(ks, k, path, depth + 1);
+  path.pop();
+  const key = ks.buf.slice(0, ks.len);
+  if (typeof k === "string" && KEY_CACHE.size < KEY_CACHE_MAX) KEY_CACHE.set(k, key);
+  return key;
+}
+
+function encodeInto(sink: Sink, v: CborValue, path: Path, depth: number): void {
+  if (depth > 256) throw new CborError("depth", -1, `${at(path)}: nesting deeper than 256`);
   switch (typeof v) {
     case "number":
       if (!Number.isSafeInteger(v)) {
         throw new CborError(
           "float",
           -1,
-          `${path}: ${v} is not an integer (floats are not encoded)`,
+          `${at(path)}: ${v} is not an integer (floats are not encoded)`,
         );
       }
       return encodeInt(sink, v, path);
     case "bigint":
       return encodeInt(sink, v, path);
-    case "string": {
-      const b = utf8.encode(v);
-      sink.head(3, b.length);
-      return sink.bytes(b);
-    }
+    case "string":
+      return sink.text(v);
     case "boolean":
       return sink.byte(v ? 0xf5 : 0xf4);
     case "undefined":
@@ -95,7 +140,7 @@ function encodeInto(sink: Sink, v: CborValue, path: string, depth: number): void
     case "object":
       break;
     default:
-      throw new CborError("type", -1, `${path}: cannot encode a ${typeof v}`);
+      throw new CborError("type", -1, `${at(path)}: cannot encode a ${typeof v}`);
   }
   if (v === null) return sink.byte(0xf6);
   if (v instanceof Uint8Array) {
@@ -104,35 +149,40 @@ function encodeInto(sink: Sink, v: CborValue, path: string, depth: number): void
   }
   if (Array.isArray(v)) {
     sink.head(4, v.length);
-    v.forEach((item, i) => encodeInto(sink, item, `${path}[${i}]`, depth + 1));
+    for (let i = 0; i < v.length; i++) {
+      path.push(`[${i}]`);
+      encodeInto(sink, v[i], path, depth + 1);
+      path.pop();
+    }
     return;
   }
   if (v instanceof CborTag) {
     sink.head(6, v.tag);
-    return encodeInto(sink, v.value, `${path}<tag ${v.tag}>`, depth + 1);
+    path.push(`<tag ${v.tag}>`);
+    encodeInto(sink, v.value, path, depth + 1);
+    path.pop();
+    return;
   }
   const entries: [CborValue, CborValue][] = v instanceof Map
     ? [...v.entries()]
     : Object.entries(v).filter(([, x]) => x !== undefined);
-  const encoded = entries.map(([k, x]) => {
-    const ks = new Sink();
-    encodeInto(ks, k, `${path}<key>`, depth + 1);
-    return { key: ks.buf.subarray(0, ks.len), k, x };
-  });
+  const encoded = entries.map(([k, x]) => ({ key: encodedKey(k, path, depth), k, x }));
   encoded.sort((a, b) => compareBytes(a.key, b.key));
   for (let i = 1; i < encoded.length; i++) {
     if (compareBytes(encoded[i - 1].key, encoded[i].key) === 0) {
       throw new CborError(
         "duplicate-key",
         -1,
-        `${path}: duplicate map key ${String(encoded[i].k)}`,
+        `${at(path)}: duplicate map key ${String(encoded[i].k)}`,
       );
     }
   }
   sink.head(5, encoded.length);
   for (const e of encoded) {
     sink.bytes(e.key);
-    encodeInto(sink, e.x, `${path}.${keyLabel(e.k)}`, depth + 1);
+    path.push(`.${keyLabel(e.k)}`);
+    encodeInto(sink, e.x, path, depth + 1);
+    path.pop();
   }
 }
 
@@ -151,6 +201,6 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /** Encodes `value` deterministically. Plain-object properties that are `undefined` are omitted. */
 export function encodeDeterministic(value: CborValue): Uint8Array<ArrayBuffer> {
   const sink = new Sink();
-  encodeInto(sink, value, "$", 0);
+  encodeInto(sink, value, [], 0);
   return sink.buf.slice(0, sink.len);
 }
