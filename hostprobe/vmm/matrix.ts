@@ -41,12 +41,12 @@ export interface CaseSpec {
 }
 
 const slug = (cpu: string) => cpu.replace(",sve=off", "-sve-off").replace(/[^a-z0-9-]/g, "-");
-const short: Record<string, string> = { "cortex-a57": "a57", "cortex-a72": "a72" };
-
-/** `qemu-<cpu>-nested` / `qemu-<cpu>-gicv2-nested` (as the oracle's qemu-max-nested). */
+/**
+ * `qemu-<cpu>-nested` / `qemu-<cpu>-gicv2-nested`, the hosts hostprobe captures on the same
+ * outer machines (emulator/hosts/data/).
+ */
 export function hostId(cpu: string, gic: 2 | 3): string {
-  const c = short[cpu] ?? slug(cpu);
-  return gic === 2 ? `qemu-${c}-gicv2-nested` : `qemu-${c}-nested`;
+  return gic === 2 ? `qemu-${slug(cpu)}-gicv2-nested` : `qemu-${slug(cpu)}-nested`;
 }
 
 export function platformId(cpu: string, gic: 2 | 3): string {
