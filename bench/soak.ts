@@ -310,6 +310,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakFigures> {
         if ((e as Error).name === "TimeoutError") {
           // No answer in 60 s: counted as an error of its own kind.
           byStatus.timeout = (byStatus.timeout ?? 0) + 1;
+          log(`no answer in 60 s: ${r.label}`);
           continue;
         }
         // Only the SIGKILL cuts connections; anything else is a failure of the soak itself.

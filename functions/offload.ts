@@ -146,6 +146,32 @@ function spawn(heapMb: number): Promise<Worker> {
   );
 }
 
+/**
+ * A new worker for this request, if it is ready within the request's own time budget; else a
+ * 429 (the worker goes on starting and joins the idle pool for a later request), so no request
+ * waits unboundedly on a machine too loaded to start workers quickly.
+ */
+async function fresh(heapMb: number, budgetMs: number, pool: Worker[], max: number) {
+  const starting = spawn(heapMb);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), budgetMs));
+  const w = await Promise.race([starting, late]);
+  clearTimeout(timer);
+  if (w !== undefined) return w;
+  starting.then((w) => {
+    if (pool.length < max) {
+      w.unref();
+      pool.push(w);
+    } else w.terminate().catch(() => {});
+  }, () => {});
+  throw new Problem(
+    "too-busy",
+    `no worker was ready within ROLLSAFE_TIME_BUDGET_MS (${budgetMs} ms); one is starting`,
+    {},
+    { "retry-after": "5" },
+  );
+}
+
 function lostWhy(e: Error & { code?: string }, heapMb: number): string {
   return e.code === "ERR_WORKER_OUT_OF_MEMORY"
     ? `reached its heap cap (ROLLSAFE_WORKER_HEAP_MB ${heapMb} MiB)`
@@ -185,7 +211,8 @@ export async function offload<K extends JobKind>(
   const { timeBudgetMs, workerHeapMb } = s.config.limits;
   const pool = idle.get(workerHeapMb) ?? [];
   idle.set(workerHeapMb, pool);
-  const w = pool.pop() ?? await spawn(workerHeapMb);
+  const w = pool.pop() ??
+    await fresh(workerHeapMb, timeBudgetMs, pool, s.config.limits.maxConcurrent);
   w.ref();
   const env: Record<string, string> = {};
   for (const n of JOB_ENV) {
