@@ -10,6 +10,39 @@ import qemuTcgMax from "./data/qemu-tcg-max.json" with { type: "json" };
 import qemuA57Gicv2 from "./data/qemu-a57-gicv2.json" with { type: "json" };
 import qemuMaxNested from "./data/qemu-max-nested.json" with { type: "json" };
 import qemuMaxGicv2Nested from "./data/qemu-max-gicv2-nested.json" with { type: "json" };
+// generated from the oracle's per-CPU captures: deno run -A hostprobe/fixtures.ts hosts
+import qemuMaxSveOffPauthOffNested from "./data/qemu-max-sve-off-pauth-off-nested.json" with {
+  type: "json",
+};
+import qemuMaxSveOffPauthOffGicv2Nested from "./data/qemu-max-sve-off-pauth-off-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuNeoverseN1Nested from "./data/qemu-neoverse-n1-nested.json" with { type: "json" };
+import qemuNeoverseN1Gicv2Nested from "./data/qemu-neoverse-n1-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuCortexA76Nested from "./data/qemu-cortex-a76-nested.json" with { type: "json" };
+import qemuCortexA76Gicv2Nested from "./data/qemu-cortex-a76-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuCortexA72Nested from "./data/qemu-cortex-a72-nested.json" with { type: "json" };
+import qemuCortexA72Gicv2Nested from "./data/qemu-cortex-a72-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuCortexA57Nested from "./data/qemu-cortex-a57-nested.json" with { type: "json" };
+import qemuCortexA57Gicv2Nested from "./data/qemu-cortex-a57-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuCortexA53Nested from "./data/qemu-cortex-a53-nested.json" with { type: "json" };
+import qemuCortexA53Gicv2Nested from "./data/qemu-cortex-a53-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuCortexA35Nested from "./data/qemu-cortex-a35-nested.json" with { type: "json" };
+import qemuCortexA35Gicv2Nested from "./data/qemu-cortex-a35-gicv2-nested.json" with {
+  type: "json",
+};
+import qemuA64fxNested from "./data/qemu-a64fx-nested.json" with { type: "json" };
+import qemuA64fxGicv2Nested from "./data/qemu-a64fx-gicv2-nested.json" with { type: "json" };
 import { checkFacts, HOST_FACTS } from "../profiles/schema.ts";
 import { canonicalJson, sha256Hex } from "../profiles/digest.ts";
 import { type Fact, type Host, type HostFile, type Json, ProfileError } from "../profiles/types.ts";
@@ -68,6 +101,22 @@ for (
     qemuA57Gicv2,
     qemuMaxNested,
     qemuMaxGicv2Nested,
+    qemuMaxSveOffPauthOffNested,
+    qemuMaxSveOffPauthOffGicv2Nested,
+    qemuNeoverseN1Nested,
+    qemuNeoverseN1Gicv2Nested,
+    qemuCortexA76Nested,
+    qemuCortexA76Gicv2Nested,
+    qemuCortexA72Nested,
+    qemuCortexA72Gicv2Nested,
+    qemuCortexA57Nested,
+    qemuCortexA57Gicv2Nested,
+    qemuCortexA53Nested,
+    qemuCortexA53Gicv2Nested,
+    qemuCortexA35Nested,
+    qemuCortexA35Gicv2Nested,
+    qemuA64fxNested,
+    qemuA64fxGicv2Nested,
   ]
 ) {
   const h = buildHost(parseHostFile(raw, `emulator/hosts/data/${(raw as { id: string }).id}.json`));
