@@ -12,6 +12,7 @@
  * the stream's size and the process's peak RSS (VmHWM) as JSON.
  */
 import { importQemuStreamFrom } from "../../snapshots/import/qemu/mod.ts";
+import { StreamBytes } from "./stream_support.ts";
 
 const PAGE = 4096;
 const committed = Deno.readFileSync(
@@ -32,49 +33,25 @@ const ramId = new DataView(committed.buffer).getUint32(ramStart + 1);
 // The first device section (arm_gicv3, FULL) and everything after it.
 const tail = committed.subarray(find([0x09, ...te.encode("arm_gicv3")]) - 5);
 
-class Buf {
-  b: number[] = [];
-  u8(v: number) {
-    this.b.push(v & 0xff);
-    return this;
-  }
-  be32(v: number) {
-    for (let s = 24; s >= 0; s -= 8) this.u8(v >>> s);
-    return this;
-  }
-  be64(v: bigint) {
-    for (let s = 56n; s >= 0n; s -= 8n) this.u8(Number((v >> s) & 0xffn));
-    return this;
-  }
-  str8(s: string) {
-    this.u8(s.length);
-    for (const c of te.encode(s)) this.u8(c);
-    return this;
-  }
-  bytes() {
-    return Uint8Array.from(this.b);
-  }
-}
-
 const BLOCK = "mach-virt.ram";
 const FLAG = { ZERO: 0x02n, MEM_SIZE: 0x04n, PAGE: 0x08n, EOS: 0x10n, CONTINUE: 0x20n };
 
 export async function* bigStream(guestMiB: number, dirtyMiB: number): AsyncGenerator<Uint8Array> {
   const length = BigInt(guestMiB) << 20n;
   yield committed.subarray(0, ramStart);
-  yield new Buf().u8(0x01).be32(ramId).str8("ram").be32(0).be32(4)
+  yield new StreamBytes().u8(0x01).be32(ramId).str8("ram").be32(0).be32(4)
     .be64(length | FLAG.MEM_SIZE).str8(BLOCK).be64(length).be64(FLAG.EOS).bytes();
   const pages = guestMiB * 256, dirty = dirtyMiB * 256, perSection = 64 * 256;
   let first = true;
   for (let p0 = 0; p0 < pages; p0 += perSection) {
-    yield new Buf().u8(0x02).be32(ramId).bytes();
-    const zeros = new Buf();
+    yield new StreamBytes().u8(0x02).be32(ramId).bytes();
+    const zeros = new StreamBytes();
     for (let p = p0; p < Math.min(p0 + perSection, pages); p++) {
       const addr = BigInt(p) * BigInt(PAGE);
       const cont = first ? 0n : FLAG.CONTINUE;
       if (p < dirty) {
         // Header and page in one chunk, one page at a time: the generator holds almost nothing.
-        const h = new Buf().be64(addr | FLAG.PAGE | cont);
+        const h = new StreamBytes().be64(addr | FLAG.PAGE | cont);
         if (first) h.str8(BLOCK);
         const head = h.bytes();
         const rec = new Uint8Array(head.length + PAGE);
@@ -89,9 +66,9 @@ export async function* bigStream(guestMiB: number, dirtyMiB: number): AsyncGener
       first = false;
     }
     yield zeros.bytes();
-    yield new Buf().be64(FLAG.EOS).bytes();
+    yield new StreamBytes().be64(FLAG.EOS).bytes();
   }
-  yield new Buf().u8(0x03).be32(ramId).be64(FLAG.EOS).bytes();
+  yield new StreamBytes().u8(0x03).be32(ramId).be64(FLAG.EOS).bytes();
   yield tail;
 }
 
