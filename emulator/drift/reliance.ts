@@ -226,6 +226,50 @@ function timerFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
   return out;
 }
 
+// ---- The EL1 physical timer ------------------------------------------------------------------
+
+/** KVM_REG_ARM_PTIMER_CTL (CNTP_CTL_EL0's ONE_REG; KVM lists the ptimer registers from 6.4). */
+const PTIMER_CTL = sysreg(3, 3, 14, 2, 1);
+/** The EL1 physical timer's PPI on QEMU's virt board (ARCH_TIMER_NS_EL1_IRQ, INTID 30). */
+const PTIMER_PPI = 30;
+/** ISENABLER0 / ISPENDR0: GICv2 distributor (banked per vCPU), GICv3 SGI frame (RD + 0x10000). */
+const PPI_WORDS = { v2: { enable: 0x100, pend: 0x200 }, v3: { enable: 0x1_0100, pend: 0x1_0200 } };
+
+function ptimerFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
+  const vgic = i.snapshot.vm.vgic;
+  if (!vgic) return [];
+  const w = PPI_WORDS[vgic.model];
+  const reg = vgic.model === "v3" ? "GICR" : "GICD";
+  const out: RelianceFinding[] = [];
+  i.snapshot.vcpus.forEach((c, k) => {
+    if (regValue(c, PTIMER_CTL) !== undefined) return;
+    const words = vgic.model === "v3"
+      ? c.redist
+      : (c.extra.get("gicv2_dist_banked") as unknown as Map<number, number> | undefined) ??
+        (k === 0 ? vgic.dist : undefined);
+    const bit = (off: number) => (((words?.get(off) ?? 0) >>> PTIMER_PPI) & 1) === 1;
+    const uses = [
+      bit(w.enable) && `enabled (${reg}_ISENABLER0)`,
+      bit(w.pend) &&
+      `pending (${reg}_ISPENDR0)`,
+    ].filter((x): x is string => !!x);
+    if (!uses.length) return;
+    out.push({
+      kind: "physical-timer",
+      vcpu: k,
+      severity: "breaking",
+      explanation:
+        `the guest uses the EL1 physical timer (PPI ${PTIMER_PPI} ${
+          uses.join(" and ")
+        }) but the snapshot carries no physical timer state (no KVM_REG_ARM_PTIMER_CTL, _CVAL, ` +
+        `_CNT: the source kernel lists them only from 6.4): after the restore CNTP_CTL_EL0 is 0, ` +
+        `the timer is off and its interrupt no longer pending, so whatever waits on it stalls`,
+      fact,
+    });
+  });
+  return out;
+}
+
 // ---- Redistributors --------------------------------------------------------------------------
 
 /** GICR_CTLR (RD +0x0): EnableLPIs bit 0, CES bit 1, IR bit 2 (IHI0069 §12.11.2). */
@@ -301,6 +345,16 @@ function gicrCtlrFindings(i: RelianceInput, fact: FactSource): RelianceFinding[]
 }
 
 export const RELIANCE_RULES: readonly Rule[] = [
+  {
+    kind: "physical-timer",
+    topic: "timer",
+    fact: {
+      cite:
+        "linux 'KVM: arm64: timers: Allow save/restoring of the physical timer' (6.4 pull); measured by the VMM referee: tests/fixtures/vmm/max-gicv3.identity-6.1.pending.json (CNTP_CTL_EL0 5 -> 0, PPI 30 no longer pending after QEMU restores on the same Debian 6.1 kernel)",
+      confidence: "V",
+    },
+    check: ptimerFindings,
+  },
   {
     kind: "interrupt-groups",
     topic: "vgic.groups",
