@@ -17,6 +17,7 @@
  */
 import { check, judgeAssessment } from "../../app/mod.ts";
 import { renderJson } from "../../cli/render.ts";
+import { readStream as readStreamFile } from "../../hostprobe/vmm/matrix.ts";
 
 export const FIXTURES = new URL("../fixtures/vmm/", import.meta.url).pathname;
 /** Disagreements known and owned (vmm_test.ts), beside the cases. */
@@ -52,10 +53,9 @@ export async function loadFixtures(): Promise<VmmFixture[]> {
   return out.sort((a, b) => a.case.localeCompare(b.case));
 }
 
-export async function readStream(f: VmmFixture): Promise<Uint8Array> {
-  const file = await Deno.open(`${FIXTURES}${f.stream.file}`);
-  const s = file.readable.pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(s).arrayBuffer());
+/** The stream QEMU saved for this case (gunzipped). */
+export function readStream(f: VmmFixture): Promise<Uint8Array> {
+  return readStreamFile(f.stream.file);
 }
 
 /**
@@ -184,6 +184,11 @@ export async function judge(f: VmmFixture, stream?: Uint8Array): Promise<Judged>
     const text = [...failed.map((o) => `${o.name} ${o.reason}`), ...t.notes].join("\n");
     if (cause.field && !text.includes(cause.field.replace(/^.*:/, ""))) {
       disagreements.push(`QEMU refused at ${cause.field}; the verdict does not name it`);
+    }
+    // QEMU's own numbers (saved cpreg list length against the target's) must be the verdict's
+    const counts = cause.line.match(/Invalid value \d+ expecting positive value <= \d+/)?.[0];
+    if (counts && !text.includes(counts)) {
+      disagreements.push(`QEMU said "${counts}"; the verdict does not`);
     }
     if (
       cause.cpuPostLoad &&
