@@ -61,13 +61,15 @@ Deno.test("a slow check runs off the request thread: /healthz answers meanwhile,
       headers: FP,
       body: slowFingerprint(20_000),
     });
-    // While the check runs, the event loop is free: health answers well inside a second.
+    // While the check runs, the event loop is free: health answers in well under a second on an
+    // idle machine (measured: tens of ms); the bound leaves room for a loaded test machine and
+    // is still far below the ~17 s the check would hold an event loop it ran on.
     await new Promise((r) => setTimeout(r, 600));
     for (let i = 0; i < 3; i++) {
       const [h, ms] = await timed(() => Promise.resolve(t.app.request("/healthz")));
       assertEquals(h.status, 200);
       assertEquals((await h.json()).inflight, 1, "the slow check holds its slot");
-      assert(ms < 1000, `/healthz took ${ms.toFixed(0)} ms during the check`);
+      assert(ms < 2000, `/healthz took ${ms.toFixed(0)} ms during the check`);
     }
     const r = await slow;
     const elapsed = performance.now() - started;
@@ -77,7 +79,7 @@ Deno.test("a slow check runs off the request thread: /healthz answers meanwhile,
     assertStringIncludes(p.detail, "ROLLSAFE_TIME_BUDGET_MS is 2500");
     assertStringIncludes(p.detail, "its worker was stopped");
     // Stopped at the deadline, not after the ~17 s the check would take.
-    assert(elapsed < 4_000, `answered after ${elapsed.toFixed(0)} ms`);
+    assert(elapsed < 6_000, `answered after ${elapsed.toFixed(0)} ms`);
     // Nothing was signed or recorded, and the service goes on.
     const after = await t.app.request(`/v1/verdicts?${T}`, {
       method: "POST",
@@ -319,7 +321,8 @@ Deno.test("Standard Webhooks: a long signature list is refused before any HMAC",
     const p = await r.json();
     assertEquals(p.type, "/problems/bad-signature");
     assertStringIncludes(p.detail, "characters; at most");
-    assert(ms < 1000, `${ms} ms`);
+    // Refused on the header alone: no HMAC over the 16 MB body (1,000 of them took 67 s).
+    assert(ms < 3000, `${ms} ms`);
     const many = await t.app.request("/v1/hooks/standard", {
       method: "POST",
       body,
