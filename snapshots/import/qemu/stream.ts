@@ -517,7 +517,8 @@ class RamParser {
     at: number,
   ): void {
     if (!keep) {
-      const index = Number(addr / BigInt(this.pageSize));
+      // Number, not BigInt, division: this runs per record (offsets past 2^53 only blur a count).
+      const index = Math.floor(Number(addr) / this.pageSize);
       if (page) block.nonZero.add(index);
       else block.nonZero.delete(index);
       return;
