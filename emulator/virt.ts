@@ -24,7 +24,7 @@ export const VIRT = {
  * (target/arm/tcg/cpu64.c aarch64_a57_initfn: MIDR, CTR, CLIDR, CCSIDR, ID_AA64DFR0,
  * ID_AA64MMFR0) with the feature fields cut to what the emulator executes (ARM ARM D19.2
  * field layouts): ID_AA64PFR0 has FP = AdvSIMD = 0xF (not implemented) and AArch64-only EL0/EL1,
- * ID_AA64ISAR0 advertises no AES/SHA/CRC32. `encoding` is KVM's 16-bit sysreg form.
+ * ID_AA64ISAR0 advertises CRC32 but no AES/SHA. `encoding` is KVM's 16-bit sysreg form.
  */
 const enc = (op0: number, op1: number, crn: number, crm: number, op2: number) =>
   (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
@@ -36,7 +36,8 @@ export const VIRT_ID_REGS: { name: string; encoding: number; value: bigint }[] =
     encoding: enc(3, 0, 0, 4, 0),
     value: 0x0100_0000n | 0xff0000n | 0x11n,
   },
-  { name: "ID_AA64ISAR0_EL1", encoding: enc(3, 0, 0, 6, 0), value: 0n },
+  // CRC32 = 1 (QEMU's A57 also has AES = 2, SHA1 = SHA2 = 1: SIMD, not executed here).
+  { name: "ID_AA64ISAR0_EL1", encoding: enc(3, 0, 0, 6, 0), value: 0x1_0000n },
   { name: "ID_AA64MMFR0_EL1", encoding: enc(3, 0, 0, 7, 0), value: 0x0000_1124n },
   { name: "ID_AA64DFR0_EL1", encoding: enc(3, 0, 0, 5, 0), value: 0x1030_5106n },
   { name: "CTR_EL0", encoding: enc(3, 3, 0, 0, 1), value: 0x8444_c004n },

@@ -69,7 +69,8 @@ oracleTest({
     const dir = await Deno.makeTempDir({ prefix: "rollsafe-risu-" });
     try {
       await Deno.writeTextFile(`${dir}/h.S`, harness(seqs));
-      await run("aarch64-linux-gnu-as", ["h.S", "-o", "h.o"], dir);
+      // LSE atomics, LDAPR (RCpc) and CRC32 are beyond ARMv8.0.
+      await run("aarch64-linux-gnu-as", ["-march=armv8.2-a+rcpc+crc", "h.S", "-o", "h.o"], dir);
       await run("aarch64-linux-gnu-ld", [
         "-static",
         "-e",
@@ -118,6 +119,7 @@ oracleTest({
       m.setWatches([...vectors, ...ends]);
 
       const mismatches: string[] = [];
+      const bad = new Set<number>();
       let instructions = 0n;
       for (const s of seqs) {
         const label = names.get(s.index) ?? `sequence ${s.index}`;
@@ -135,6 +137,7 @@ oracleTest({
         if (res.reason !== "watch" || res.address !== ends[s.index]) {
           const esr = m.getOneReg(0, REG.sys(3, 0, 5, 2, 0));
           const elr = m.getOneReg(0, REG.ELR_EL1);
+          bad.add(s.index);
           mismatches.push(
             `${label}: stopped with ${res.reason} at 0x${res.address.toString(16)} (ESR_EL1 0x${
               esr.toString(16)
@@ -173,6 +176,7 @@ oracleTest({
           }
         }
         if (diffs.length) {
+          bad.add(s.index);
           mismatches.push(`${label}:\n  ${diffs.join("\n  ")}\n${s.body.join("\n")}`);
         }
       }
@@ -180,6 +184,25 @@ oracleTest({
         `differential: ${seqs.length} sequences (${RANDOM_SEQUENCES} random, ${EDGE_CASES.length} edge cases), ` +
           `${instructions} instructions compared against qemu-aarch64`,
       );
+      // Per class: sequences containing it, instructions of it emitted, sequences that differ.
+      const rows = new Map<string, { seqs: number; insns: number; bad: number }>();
+      for (const s of seqs) {
+        for (const [cls, n] of Object.entries(s.classes)) {
+          const row = rows.get(cls) ?? { seqs: 0, insns: 0, bad: 0 };
+          row.seqs++;
+          row.insns += n;
+          if (bad.has(s.index)) row.bad++;
+          rows.set(cls, row);
+        }
+      }
+      console.log("class        sequences  instructions  mismatching sequences");
+      for (const [cls, r] of [...rows].sort()) {
+        console.log(
+          `${cls.padEnd(12)} ${String(r.seqs).padStart(9)}  ${String(r.insns).padStart(12)}  ${
+            String(r.bad).padStart(21)
+          }`,
+        );
+      }
       assertEquals(mismatches.slice(0, 5), [], `${mismatches.length} sequences differ`);
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -112,16 +112,18 @@ for (const hostId of builtinHostIds()) {
   });
 }
 
-Deno.test("profile/emulator agreement: the Neoverse N1 host's LSE, CRC32 and FP are cut, PAN is kept", async () => {
+Deno.test("profile/emulator agreement: the Neoverse N1 host's FP, AdvSIMD and AES are cut, LSE, CRC32 and PAN kept", async () => {
   const h = resolveHost("neoverse-n1");
   const raw = hostHex(h, "idreg.ID_AA64ISAR0_EL1")!;
-  assert(advertised("ID_AA64ISAR0_EL1", "ATOMIC", raw), "the N1 host itself has LSE");
-  assert(advertised("ID_AA64ISAR0_EL1", "CRC32", raw), "the N1 host itself has CRC32");
+  assert(advertised("ID_AA64ISAR0_EL1", "AES", raw), "the N1 host itself has AES");
   const m = await hostMachine("neoverse-n1");
   const isar0 = guestRead(m, "ID_AA64ISAR0_EL1");
-  assert(!advertised("ID_AA64ISAR0_EL1", "ATOMIC", isar0));
-  assert(!advertised("ID_AA64ISAR0_EL1", "CRC32", isar0));
-  assert(!advertised("ID_AA64PFR0_EL1", "FP", guestRead(m, "ID_AA64PFR0_EL1")));
+  assert(!advertised("ID_AA64ISAR0_EL1", "AES", isar0));
+  assert(advertised("ID_AA64ISAR0_EL1", "ATOMIC", isar0));
+  assert(advertised("ID_AA64ISAR0_EL1", "CRC32", isar0));
+  const pfr0 = guestRead(m, "ID_AA64PFR0_EL1");
+  assert(!advertised("ID_AA64PFR0_EL1", "FP", pfr0));
+  assert(!advertised("ID_AA64PFR0_EL1", "AdvSIMD", pfr0));
   assert(advertised("ID_AA64MMFR1_EL1", "PAN", guestRead(m, "ID_AA64MMFR1_EL1")));
   // The restore view is untouched: KVM_GET_ONE_REG returns what was configured.
   assertEquals(m.getOneReg(0, regId("ID_AA64ISAR0_EL1")!), raw);

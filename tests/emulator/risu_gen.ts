@@ -10,7 +10,8 @@
  *
  * Constraints that keep both sides architecturally defined (no CONSTRAINED UNPREDICTABLE
  * choices): loads/stores stay inside the sequence's own 256-byte scratch area and are naturally
- * aligned (the emulator runs with stage 1 off, where data accesses are Device memory); writeback
+ * aligned (the emulator runs with stage 1 off, where data accesses are Device memory; atomics
+ * need natural alignment anyway); writeback
  * bases differ from the data registers; store-exclusives follow a matching load-exclusive with no
  * store in between and use a status register distinct from the others; every sequence starts with
  * CLREX; SP stays 16-byte aligned when it is a base.
@@ -116,6 +117,8 @@ export interface Sequence {
   init: bigint[];
   /** Initial scratch bytes. */
   scratch: Uint8Array;
+  /** Instructions emitted per class (the generator's classes, or "edge case"). */
+  classes: Record<string, number>;
 }
 
 /** Addresses the harness is linked at (both QEMU and the emulator use them). */
@@ -262,9 +265,9 @@ function dataReg(c: Ctx, sf: boolean, load: boolean): string {
   return load ? dst(c, sf) : storeSrc(c, sf);
 }
 
-const GENS: [number, Gen][] = [
+const GENS: [number, string, Gen][] = [
   // Add/subtract (immediate)
-  [6, (c) => {
+  [6, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["add", "adds", "sub", "subs"]);
     const rn = c.r.chance(0.15) ? spr(31, sf) : xr(c.r.pick(FREE.concat([24, 25, 26])), sf);
@@ -272,7 +275,7 @@ const GENS: [number, Gen][] = [
     emit(c, `${op} ${dst(c, sf)}, ${rn}, #${edgeish(c.r, 4095)}${sh}`);
   }],
   // Add/subtract (shifted register)
-  [6, (c) => {
+  [6, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["add", "adds", "sub", "subs"]);
     const sh = c.r.pick(["lsl", "lsr", "asr"]);
@@ -282,7 +285,7 @@ const GENS: [number, Gen][] = [
     );
   }],
   // Add/subtract (extended register)
-  [5, (c) => {
+  [5, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["add", "adds", "sub", "subs"]);
     const ext = c.r.pick(EXTENDS);
@@ -292,19 +295,19 @@ const GENS: [number, Gen][] = [
     emit(c, `${op} ${rd}, ${rn}, ${src(c, !mW)}, ${ext} #${c.r.range(0, 4)}`);
   }],
   // Add/subtract with carry
-  [3, (c) => {
+  [3, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["adc", "adcs", "sbc", "sbcs"]);
     emit(c, `${op} ${dst(c, sf)}, ${src(c, sf)}, ${src(c, sf)}`);
   }],
   // Logical (immediate)
-  [4, (c) => {
+  [4, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["and", "orr", "eor", "ands"]);
     emit(c, `${op} ${dst(c, sf)}, ${src(c, sf)}, #${hex(bitmask(c.r, sf ? 64 : 32))}`);
   }],
   // Logical (shifted register)
-  [5, (c) => {
+  [5, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["and", "orr", "eor", "ands", "bic", "orn", "eon", "bics"]);
     const sh = c.r.pick(["lsl", "lsr", "asr", "ror"]);
@@ -314,39 +317,39 @@ const GENS: [number, Gen][] = [
     );
   }],
   // Move wide
-  [4, (c) => {
+  [4, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["movz", "movn", "movk"]);
     const hw = c.r.int(sf ? 4 : 2) * 16;
     emit(c, `${op} ${dst(c, sf)}, #${hex(BigInt(c.r.int(0x10000)))}, lsl #${hw}`);
   }],
   // Bitfield
-  [5, (c) => {
+  [5, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["sbfm", "bfm", "ubfm"]);
     const m = sf ? 63 : 31;
     emit(c, `${op} ${dst(c, sf)}, ${src(c, sf)}, #${edgeish(c.r, m)}, #${edgeish(c.r, m)}`);
   }],
   // Extract
-  [2, (c) => {
+  [2, "integer", (c) => {
     const sf = c.r.chance(0.5);
     emit(c, `extr ${dst(c, sf)}, ${src(c, sf)}, ${src(c, sf)}, #${edgeish(c.r, sf ? 63 : 31)}`);
   }],
   // Conditional select
-  [4, (c) => {
+  [4, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["csel", "csinc", "csinv", "csneg"]);
     emit(c, `${op} ${dst(c, sf)}, ${src(c, sf)}, ${src(c, sf)}, ${c.r.pick(CONDS)}`);
   }],
   // Conditional compare
-  [3, (c) => {
+  [3, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["ccmp", "ccmn"]);
     const y = c.r.chance(0.5) ? src(c, sf) : `#${c.r.int(32)}`;
     emit(c, `${op} ${src(c, sf)}, ${y}, #${c.r.int(16)}, ${c.r.pick(CONDS)}`);
   }],
   // Multiply
-  [4, (c) => {
+  [4, "integer", (c) => {
     const k = c.r.int(4);
     if (k === 0) {
       const sf = c.r.chance(0.5);
@@ -361,24 +364,24 @@ const GENS: [number, Gen][] = [
     }
   }],
   // Divide and variable shifts
-  [4, (c) => {
+  [4, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const op = c.r.pick(["udiv", "sdiv", "lslv", "lsrv", "asrv", "rorv"]);
     emit(c, `${op} ${dst(c, sf)}, ${src(c, sf)}, ${src(c, sf)}`);
   }],
   // Data processing (1 source)
-  [3, (c) => {
+  [3, "integer", (c) => {
     const sf = c.r.chance(0.5);
     const ops = ["rbit", "rev16", "rev", "clz", "cls"].concat(sf ? ["rev32"] : []);
     emit(c, `${c.r.pick(ops)} ${dst(c, sf)}, ${src(c, sf)}`);
   }],
   // PC-relative addresses
-  [1, (c) => {
+  [1, "integer", (c) => {
     const op = c.r.pick(["adr", "adrp"]);
     emit(c, `${op} ${dst(c, true)}, ${op === "adrp" ? "b_" + c.seq : "."}`);
   }],
   // Loads/stores, unsigned scaled offset
-  [5, (c) => {
+  [5, "load/store", (c) => {
     const s = c.r.pick(SIZES);
     const load = c.r.chance(0.5);
     const a = pickAccess(c, s.bytes, () => mult(0, 255, s.bytes));
@@ -386,7 +389,7 @@ const GENS: [number, Gen][] = [
     emit(c, `${load ? s.ld : s.st} ${dataReg(c, s.sf, load)}, [${spr(a.base, true)}, #${a.off}]`);
   }],
   // Loads, signed
-  [3, (c) => {
+  [3, "load/store", (c) => {
     const s = c.r.pick([...SIGNED, { op: "ldrsw", bytes: 4 }]);
     const sf = s.op === "ldrsw" || c.r.chance(0.5);
     const a = pickAccess(c, s.bytes, () => mult(0, 255, s.bytes));
@@ -394,7 +397,7 @@ const GENS: [number, Gen][] = [
     emit(c, `${s.op} ${dst(c, sf)}, [${spr(a.base, true)}, #${a.off}]`);
   }],
   // Unscaled (LDUR/STUR family)
-  [3, (c) => {
+  [3, "load/store", (c) => {
     const k = c.r.int(3);
     const s = c.r.pick(SIZES);
     const a = pickAccess(c, s.bytes, () => mult(-256, 255, s.bytes));
@@ -408,7 +411,7 @@ const GENS: [number, Gen][] = [
     }
   }],
   // Unprivileged (LDTR/STTR family): at EL0 the same as LDUR/STUR
-  [1, (c) => {
+  [1, "load/store", (c) => {
     const s = c.r.pick(SIZES);
     const a = pickAccess(c, s.bytes, () => mult(-256, 255, s.bytes));
     if (!a) return;
@@ -422,7 +425,7 @@ const GENS: [number, Gen][] = [
     }
   }],
   // Pre/post-index with writeback
-  [4, (c) => {
+  [4, "load/store", (c) => {
     const s = c.r.pick(SIZES);
     const load = c.r.chance(0.5);
     const pre = c.r.chance(0.5);
@@ -435,7 +438,7 @@ const GENS: [number, Gen][] = [
     c.base.set(a.base, c.base.get(a.base)! + BigInt(a.off));
   }],
   // Register offset
-  [4, (c) => {
+  [4, "load/store", (c) => {
     const s = c.r.pick(SIZES);
     const load = c.r.chance(0.5);
     const lg = Math.log2(s.bytes);
@@ -453,7 +456,7 @@ const GENS: [number, Gen][] = [
     );
   }],
   // Literal loads (the literal sits in the code, skipped over by a branch)
-  [1, (c) => {
+  [1, "load/store", (c) => {
     const name = `P${c.seq}_${c.labels++}`;
     const over = `Q${c.seq}_${c.labels++}`;
     const k = c.r.int(4);
@@ -469,7 +472,7 @@ const GENS: [number, Gen][] = [
     c.body.push(`.balign 8`, `${name}: .quad ${hex(value(c.r))}`, `${over}:`);
   }],
   // Pairs
-  [4, (c) => {
+  [4, "load/store", (c) => {
     const k = c.r.int(3);
     const sf = c.r.chance(0.5);
     const bytes = k === 2 ? 4 : sf ? 8 : 4;
@@ -497,7 +500,7 @@ const GENS: [number, Gen][] = [
     if (mode === 1 || mode === 2) c.base.set(a.base, c.base.get(a.base)! + BigInt(a.off));
   }],
   // Exclusives and acquire/release
-  [3, (c) => {
+  [3, "exclusive", (c) => {
     const k = c.r.int(3);
     if (k === 2) {
       const s = c.r.pick(SIZES);
@@ -543,7 +546,7 @@ const GENS: [number, Gen][] = [
     );
   }],
   // Prefetch (never faults, never accesses)
-  [1, (c) => {
+  [1, "load/store", (c) => {
     const b = spr(c.r.pick(BASES), true);
     const op = c.r.pick(["pldl1keep", "pstl2strm", "plil3keep"]);
     emit(
@@ -554,7 +557,7 @@ const GENS: [number, Gen][] = [
     );
   }],
   // Branches (forward only)
-  [5, (c) => {
+  [5, "branch", (c) => {
     const k = c.r.int(8);
     // ADR + BR/BLR/RET is two instructions: the target must lie beyond the second.
     const l = forwardLabel(c, k >= 5 ? 2 : 1);
@@ -571,23 +574,81 @@ const GENS: [number, Gen][] = [
     }
   }],
   // System: flags, barriers, hints
-  [2, (c) => {
+  [2, "system", (c) => {
     const k = c.r.int(6);
     if (k === 0) emit(c, `mrs ${dst(c, true)}, nzcv`);
     else if (k === 1) emit(c, `msr nzcv, ${src(c, true)}`);
     else emit(c, c.r.pick(["nop", "dmb ish", "dsb sy", "isb", "clrex", "dmb ld", "sevl"]));
   }],
+  // Atomic memory operations (FEAT_LSE) and LDAPR (FEAT_LRCPC): [Xn] only, naturally aligned
+  [3, "atomic", (c) => {
+    const s = c.r.pick(SIZES);
+    const sfx = s.bytes === 1 ? "b" : s.bytes === 2 ? "h" : "";
+    const a = pickAccess(c, s.bytes, () => [0]);
+    if (!a) return;
+    const b = spr(a.base, true);
+    const k = c.r.int(10);
+    const order = c.r.pick(["", "a", "l", "al"]);
+    const rs = c.r.pick(FREE);
+    let rt = c.r.pick(FREE);
+    while (rt === rs) rt = c.r.pick(FREE);
+    if (k < 8) {
+      const op = ["add", "clr", "eor", "set", "smax", "smin", "umax", "umin"][k]!;
+      // ST<op> is LD<op> with Rt = ZR (no acquire form).
+      if (c.r.chance(0.2)) {
+        emit(c, `st${op}${order.includes("l") ? "l" : ""}${sfx} ${xr(rs, s.sf)}, [${b}]`);
+      } else emit(c, `ld${op}${order}${sfx} ${xr(rs, s.sf)}, ${xr(rt, s.sf)}, [${b}]`);
+    } else if (k === 8) emit(c, `swp${order}${sfx} ${xr(rs, s.sf)}, ${xr(rt, s.sf)}, [${b}]`);
+    else emit(c, `ldapr${sfx} ${xr(rt, s.sf)}, [${b}]`);
+  }],
+  // Compare and swap (FEAT_LSE): CAS on 1..8 bytes, CASP on an even register pair
+  [2, "atomic", (c) => {
+    const order = c.r.pick(["", "a", "l", "al"]);
+    if (c.r.chance(0.7)) {
+      const s = c.r.pick(SIZES);
+      const sfx = s.bytes === 1 ? "b" : s.bytes === 2 ? "h" : "";
+      const a = pickAccess(c, s.bytes, () => [0]);
+      if (!a) return;
+      const rs = c.r.pick(FREE);
+      let rt = c.r.pick(FREE);
+      while (rt === rs) rt = c.r.pick(FREE);
+      emit(c, `cas${order}${sfx} ${xr(rs, s.sf)}, ${xr(rt, s.sf)}, [${spr(a.base, true)}]`);
+      return;
+    }
+    const sf = c.r.chance(0.5);
+    const a = pickAccess(c, sf ? 16 : 8, () => [0]);
+    if (!a) return;
+    const pairs = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 28];
+    const rs = c.r.pick(pairs);
+    let rt = c.r.pick(pairs);
+    while (rt === rs) rt = c.r.pick(pairs);
+    emit(
+      c,
+      `casp${order} ${xr(rs, sf)}, ${xr(rs + 1, sf)}, ${xr(rt, sf)}, ${xr(rt + 1, sf)}, [${
+        spr(a.base, true)
+      }]`,
+    );
+  }],
+  // CRC32 and CRC32C (FEAT_CRC32)
+  [2, "crc32", (c) => {
+    const k = c.r.int(4);
+    const op = `crc32${c.r.chance(0.5) ? "c" : ""}${"bhwx"[k]}`;
+    emit(c, `${op} ${dst(c, false)}, ${src(c, false)}, ${src(c, k === 3)}`);
+  }],
 ];
 
 const TOTAL_WEIGHT = GENS.reduce((s, g) => s + g[0], 0);
 
-function pickGen(r: Rng): Gen {
+/** The instruction classes the generator emits, for the per-class report. */
+export const CLASSES = [...new Set(GENS.map((g) => g[1]))];
+
+function pickGen(r: Rng): [string, Gen] {
   let n = r.int(TOTAL_WEIGHT);
-  for (const [w, g] of GENS) {
-    if (n < w) return g;
+  for (const [w, cls, g] of GENS) {
+    if (n < w) return [cls, g];
     n -= w;
   }
-  return GENS[0]![1];
+  return [GENS[0]![1], GENS[0]![2]];
 }
 
 function scratchAddr(i: number): bigint {
@@ -646,12 +707,18 @@ export function generate(seed: bigint, count: number, firstIndex = 0): Sequence[
     };
     emit(c, "clrex");
     const n = r.range(8, 24);
-    while (c.count < n) pickGen(r)(c);
+    const classes: Record<string, number> = {};
+    while (c.count < n) {
+      const [cls, gen] = pickGen(r);
+      const before = c.count;
+      gen(c);
+      if (c.count > before) classes[cls] = (classes[cls] ?? 0) + c.count - before;
+    }
     const scratch = new Uint8Array(SCRATCH_BYTES);
     for (let j = 0; j < SCRATCH_BYTES; j += 8) {
       new DataView(scratch.buffer).setBigUint64(j, value(r), true);
     }
-    out.push({ index: i, body: placeLabels(c), init, scratch });
+    out.push({ index: i, body: placeLabels(c), init, scratch, classes });
   }
   return out;
 }
@@ -879,7 +946,13 @@ export function edgeSequence(index: number, e: (typeof EDGE_CASES)[number], r: R
   for (let j = 0; j < SCRATCH_BYTES; j += 8) {
     new DataView(scratch.buffer).setBigUint64(j, value(r), true);
   }
-  return { index, body: ["clrex", ...e.body], init, scratch };
+  return {
+    index,
+    body: ["clrex", ...e.body],
+    init,
+    scratch,
+    classes: { "edge case": e.body.length },
+  };
 }
 
 /** The harness: state table, scratch areas and output table in .data; one block per sequence. */

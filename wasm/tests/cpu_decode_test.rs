@@ -93,8 +93,16 @@ const VECTORS: &[(u32, &str)] = &[
     (0x00000000, "UNALLOCATED"), // udf #0
     (0x1e202800, "UNALLOCATED"), // fadd s0, s0, s0
     (0xd503201f, "NOP"), // nop
-    (0x38a0c020, "UNALLOCATED"), // .inst 0x38a0c020 ; undefined
-    (0xc8bf7c20, "LDSTX!"), // cas xzr, x0, [x1]
+    (0x38a0c020, "ATOMIC!"), // .inst 0x38a0c020 ; LDAPRB with Rs != 11111: reserved
+    (0xc8bf7c20, "CAS"), // cas xzr, x0, [x1]
+    (0xf8e10062, "ATOMIC"), // ldaddal x1, x2, [x3]
+    (0x382183e2, "ATOMIC"), // swpb w1, w2, [sp]
+    (0xc8e17c62, "CAS"), // casa x1, x2, [x3]
+    (0x4822fcc4, "CASP"), // caspl x2, x3, x4, x5, [x6]
+    (0xb8bfc041, "ATOMIC"), // ldapr w1, [x2]
+    (0xb821705f, "ATOMIC"), // stumin w1, [x2]
+    (0x9ac35c41, "CRC32"), // crc32cx w1, w2, x3
+    (0x1ac34041, "CRC32"), // crc32b w1, w2, w3
     (0xd5033bdf, "ISB"), // isb #0xb
     (0x0c407c00, "UNALLOCATED"), // ld1 {v0.1d}, [x0]
 ];
@@ -127,6 +135,11 @@ fn reserved_fields_are_undefined() {
         (0xb8c0_0400, "LDRSW post-index with size=10 opc=11"),
         (0xd4a0_0001, "DCPS1"),
         (0xd69f_0000, "ERET with Rn other than 0b11111"),
+        (0x4823_fcc4, "CASPL with an odd Rs"),
+        (0x4822_fcc5, "CASPL with an odd Rt"),
+        (0x1ac3_4c41, "CRC32X with sf=0"),
+        (0x9ac3_4041, "CRC32B with sf=1"),
+        (0xf8e1_e062, "atomic memory operation with o3=1 opc=110 (unallocated)"),
     ] {
         assert_eq!(decode(w).op, Op::Undef, "0x{:08x}: {}", w, why);
     }

@@ -125,6 +125,13 @@ pub enum Op {
     /// Load-exclusive / store-exclusive / acquire / release: `a` = [`Mem`] flags, `b` = [`Excl`].
     LDSTX,
     PRFM,
+    /// FEAT_LSE atomic memory operation: `a` = size log2, `b` = [`Atomic`] op, `rm` = Rs.
+    ATOMIC,
+    /// CAS (`a` = size log2) and CASP (`a` = size log2 of one element): `rm` = Rs, `rd` = Rt.
+    CAS,
+    CASP,
+    /// CRC32{B,H,W,X} / CRC32C*: `a` = size log2 of the data, `b` = 1 for the Castagnoli form.
+    CRC32,
 }
 
 /// Memory access flags packed in `Insn::a` for loads and stores.
@@ -148,6 +155,22 @@ impl Wb {
     pub const OFFSET: u8 = 0;
     pub const PRE: u8 = 1;
     pub const POST: u8 = 2;
+}
+
+/// Atomic memory operations (`Insn::b` for ATOMIC): o3:opc of C4.1.94.
+pub struct Atomic;
+impl Atomic {
+    pub const ADD: u8 = 0;
+    pub const CLR: u8 = 1;
+    pub const EOR: u8 = 2;
+    pub const SET: u8 = 3;
+    pub const SMAX: u8 = 4;
+    pub const SMIN: u8 = 5;
+    pub const UMAX: u8 = 6;
+    pub const UMIN: u8 = 7;
+    pub const SWP: u8 = 8;
+    /// LDAPR (FEAT_LRCPC): a load-acquire, Rs = 31.
+    pub const LDAPR: u8 = 12;
 }
 
 /// Exclusive/ordered access kinds (`Insn::b` for LDSTX).

@@ -5,5 +5,5 @@ pub mod cache;
 pub mod insn;
 pub mod table;
 
-pub use insn::{Excl, Insn, Mem, Op, Wb};
+pub use insn::{Atomic, Excl, Insn, Mem, Op, Wb};
 pub use table::decode;

@@ -11,7 +11,7 @@
 //!
 //! Section numbers refer to DDI0487 (ARM ARM) chapter C4 "A64 Instruction Set Encoding".
 
-use super::insn::{Excl, Insn, Mem, Op, Wb};
+use super::insn::{Atomic, Excl, Insn, Mem, Op, Wb};
 use crate::bits::{decode_bit_masks, sext};
 
 /// One decode row.
@@ -82,6 +82,12 @@ pub enum Fmt {
     LdStPair,
     /// size 001000 o2 L o1 Rs o0 Rt2 Rn Rt.
     LdStExcl,
+    /// size 111 0 00 A R 1 Rs o3 opc 00 Rn Rt (atomic memory operations, FEAT_LSE).
+    Atomic,
+    /// size 001000 o2 L 1 Rs o0 11111 Rn Rt (CAS, CASP; FEAT_LSE).
+    Cas,
+    /// sf 0 0 11010110 Rm 010 C sz Rn Rd (CRC32, FEAT_CRC32).
+    Crc,
 }
 
 /// Parses a pattern string into `(mask, value)` at compile time; panics (a compile error) unless
@@ -191,7 +197,13 @@ pub const PATTERNS: &[Pattern] = &[
     row("ERET",    "1101011 0100 11111 000000 11111 00000",          O::ERET, F::None),
 
     // C4.1.88 Loads and Stores (general-purpose registers only: V=0; SIMD&FP is not implemented)
+    // FEAT_LSE compare-and-swap: the o1 = 1, Rt2 = 11111 corner of the exclusives' space (CASP
+    // only with size<1> = 0; size<1> = 1 there is LDXP/STXP).
+    row("CAS",     "xx 001000 1 x 1 xxxxx x 11111 xxxxx xxxxx",      O::CAS,     F::Cas),
+    row("CASP",    "0x 001000 0 x 1 xxxxx x 11111 xxxxx xxxxx",      O::CASP,    F::Cas),
     row("LDSTX",   "xx 001000 x x x xxxxx x xxxxx xxxxx xxxxx",      O::LDSTX,   F::LdStExcl),
+    // C4.1.94 Atomic memory operations (FEAT_LSE) and LDAPR (FEAT_LRCPC); V = 0.
+    row("ATOMIC",  "xx 111 0 00 x x 1 xxxxx x xxx 00 xxxxx xxxxx",   O::ATOMIC,  F::Atomic),
     row("LDR_lit", "xx 011 0 00 xxxxxxxxxxxxxxxxxxx xxxxx",          O::LDR_lit, F::LdLit),
     row("LDSTP",   "xx 101 0 0xx x xxxxxxx xxxxx xxxxx xxxxx",       O::LDSTP,   F::LdStPair),
     row("LDST_i9", "xx 111 0 00 xx 0 xxxxxxxxx xx xxxxx xxxxx",      O::LDST_i,  F::LdStImm9),
@@ -249,6 +261,8 @@ pub const PATTERNS: &[Pattern] = &[
     row("REV_x",   "1 1 0 11010110 00000 000011 xxxxx xxxxx",        O::REV,   F::Rrr),
     row("CLZ",     "x 1 0 11010110 00000 000100 xxxxx xxxxx",        O::CLZ,   F::Rrr),
     row("CLS",     "x 1 0 11010110 00000 000101 xxxxx xxxxx",        O::CLS,   F::Rrr),
+    // C4.1.89 data-processing (2 source): CRC32 (FEAT_CRC32).
+    row("CRC32",   "x 0 0 11010110 xxxxx 010 x xx xxxxx xxxxx",      O::CRC32, F::Crc),
 ];
 
 #[inline(always)]
@@ -436,6 +450,36 @@ pub fn extract(p: &Pattern, w: u32) -> Option<Insn> {
             };
             i.ra = f(w, 10, 5) as u8; // Rt2
             i.imm = sext(f(w, 15, 7) as u64, 7) << size;
+        }
+        Fmt::Atomic => {
+            let (a, r) = (f(w, 23, 1), f(w, 22, 1));
+            let op = (f(w, 15, 1) << 3 | f(w, 12, 3)) as u8;
+            i.a = f(w, 30, 2) as u8;
+            i.b = match op {
+                0..=8 => op,
+                // LDAPR: A = 1, R = 0, Rs = 11111.
+                Atomic::LDAPR if a == 1 && r == 0 && i.rm == 31 => op,
+                _ => return None,
+            };
+        }
+        Fmt::Cas => {
+            i.a = f(w, 30, 2) as u8;
+            if p.op == Op::CASP {
+                // CASP: size<0> selects 32/64-bit elements; Rs and Rt must be even.
+                i.a = 2 + f(w, 30, 1) as u8;
+                if i.rm & 1 == 1 || i.rd & 1 == 1 {
+                    return None;
+                }
+            }
+        }
+        Fmt::Crc => {
+            let sz = f(w, 10, 2);
+            // CRC32X/CRC32CX need sf = 1; the others sf = 0.
+            if (sz == 3) != i.sf {
+                return None;
+            }
+            i.a = sz as u8;
+            i.b = f(w, 12, 1) as u8;
         }
         Fmt::LdStExcl => {
             let size = f(w, 30, 2);

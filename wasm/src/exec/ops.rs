@@ -7,7 +7,7 @@ use super::{Ctx, Exit, Stop};
 use crate::bits::{add_with_carry, cond_holds, sext};
 use crate::cpu::exception::{Ec, Exception, Fsc};
 use crate::cpu::Cpu;
-use crate::decode::{Excl, Insn, Mem, Op, Wb};
+use crate::decode::{Atomic, Excl, Insn, Mem, Op, Wb};
 use crate::sysreg::{self, table};
 
 /// `ShiftReg()`: LSL, LSR, ASR, ROR by `amt` (< datasize) on a 32- or 64-bit value.
@@ -513,6 +513,21 @@ pub fn exec(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
             }
         }
         Op::LDSTX => ldstx(cpu, ctx, i)?,
+        Op::ATOMIC => atomic(cpu, ctx, i)?,
+        Op::CAS | Op::CASP => cas(cpu, ctx, i)?,
+        Op::CRC32 => {
+            let bytes = 1u32 << i.a;
+            let poly = if i.b == 1 { 0x82f6_3b78u32 } else { 0xedb8_8320u32 };
+            let mut crc = cpu.xr(i.rn) as u32;
+            let data = cpu.xr(i.rm);
+            for k in 0..bytes {
+                crc ^= (data >> (8 * k)) as u8 as u32;
+                for _ in 0..8 {
+                    crc = (crc >> 1) ^ (poly & (crc & 1).wrapping_neg());
+                }
+            }
+            cpu.set(i.rd, crc as u64);
+        }
 
         Op::Undef => return undef(),
         Op::Watch => return Err(Exit::Stop(Stop::Watch)),
@@ -520,6 +535,83 @@ pub fn exec(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
         Op::NotDecoded => return undef(),
     }
     cpu.pc = cpu.pc.wrapping_add(4);
+    Ok(())
+}
+
+/// The value of `bits` low bits of `v`, sign-extended, for the signed compares of LDSMAX/LDSMIN.
+fn signed(v: u64, bits: u32) -> i64 {
+    sext(v, bits) as i64
+}
+
+/// Natural alignment of an atomic access, on any memory type (ARM ARM B2.x; without
+/// FEAT_LSE2 an unaligned atomic is an Alignment fault).
+fn atomic_align(cpu: &Cpu, base: u64, bytes: u64, write: bool) -> Result<(), Exit> {
+    if base & (bytes - 1) != 0 {
+        return Err(Exit::Exc(Exception::data_abort(cpu.el, base, Fsc::ALIGNMENT, write)));
+    }
+    Ok(())
+}
+
+/// LD<op>, ST<op> (Rt = ZR), SWP and LDAPR (C6.2 LDADD ... SWP pseudocode): read, combine with
+/// Rs, write back; Rt gets the old value, zero-extended. Acquire/release ordering is implicit.
+fn atomic(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
+    let base = cpu.xsp(i.rn);
+    sp_check(cpu, i.rn, base)?;
+    let size = i.a as u32;
+    let bits = 8u32 << size;
+    let mask = crate::bits::ones(bits);
+    if i.b == Atomic::LDAPR {
+        let v = load(cpu, ctx, base, size)?;
+        cpu.set(i.rd, v);
+        return Ok(());
+    }
+    atomic_align(cpu, base, 1 << size, true)?;
+    let old = load(cpu, ctx, base, size)?;
+    let s = cpu.xr(i.rm) & mask;
+    let new = match i.b {
+        Atomic::ADD => old.wrapping_add(s),
+        Atomic::CLR => old & !s,
+        Atomic::EOR => old ^ s,
+        Atomic::SET => old | s,
+        Atomic::SMAX => if signed(old, bits) >= signed(s, bits) { old } else { s },
+        Atomic::SMIN => if signed(old, bits) <= signed(s, bits) { old } else { s },
+        Atomic::UMAX => old.max(s),
+        Atomic::UMIN => old.min(s),
+        _ => s, // SWP
+    } & mask;
+    store(cpu, ctx, base, size, new)?;
+    cpu.set(i.rd, old);
+    Ok(())
+}
+
+/// CAS and CASP (C6.2 CAS, CASP): compare memory with Rs (Rs:Rs+1), store Rt (Rt:Rt+1) if
+/// equal; Rs receives the memory value either way. The store happens only on a match.
+fn cas(cpu: &mut Cpu, ctx: &mut Ctx, i: &Insn) -> Result<(), Exit> {
+    let base = cpu.xsp(i.rn);
+    sp_check(cpu, i.rn, base)?;
+    let size = i.a as u32;
+    let mask = crate::bits::ones(8 << size);
+    let step = 1u64 << size;
+    if i.op == Op::CASP {
+        atomic_align(cpu, base, 2 * step, true)?;
+        let m1 = load(cpu, ctx, base, size)?;
+        let m2 = load(cpu, ctx, base.wrapping_add(step), size)?;
+        let (s1, s2) = (cpu.xr(i.rm) & mask, cpu.xr(i.rm + 1) & mask);
+        if m1 == s1 && m2 == s2 {
+            let (t1, t2) = (cpu.xr(i.rd) & mask, cpu.xr(i.rd + 1) & mask);
+            store(cpu, ctx, base, size, t1)?;
+            store(cpu, ctx, base.wrapping_add(step), size, t2)?;
+        }
+        cpu.set(i.rm, m1);
+        cpu.set(i.rm + 1, m2);
+        return Ok(());
+    }
+    atomic_align(cpu, base, step, true)?;
+    let m = load(cpu, ctx, base, size)?;
+    if m == cpu.xr(i.rm) & mask {
+        store(cpu, ctx, base, size, cpu.xr(i.rd) & mask)?;
+    }
+    cpu.set(i.rm, m);
     Ok(())
 }
 

@@ -42,11 +42,11 @@ pub const ID_ROWS: &[IdRow] = &[
     // DoubleLock [39:36] is signed.
     IdRow { name: "ID_AA64DFR0_EL1", index: 0x28, fields: &[(0, Keep), (8, Keep), (12, Keep), (20, Keep), (28, Keep), (36, Keep)] },
     IdRow { name: "ID_AA64DFR1_EL1", index: 0x29, fields: &[] },
-    // No AES/SHA/CRC32/atomics/RDM/DP/FHM/FlagM/RNDR; TLB [59:56]: every TLBI form is accepted
+    // CRC32 [19:16] = 1, Atomic [23:20] = 2 (LSE); no AES/SHA/RDM/DP/FHM/FlagM/RNDR; TLB [59:56]: every TLBI form is accepted
     // (each invalidates everything), so outer-shareable and range forms work.
-    IdRow { name: "ID_AA64ISAR0_EL1", index: 0x30, fields: &[(56, Max(2))] },
-    // No DPB, pointer authentication, JSCVT, FCMA, LRCPC, FRINTTS, SB, SPECRES, BF16...
-    IdRow { name: "ID_AA64ISAR1_EL1", index: 0x31, fields: &[] },
+    IdRow { name: "ID_AA64ISAR0_EL1", index: 0x30, fields: &[(16, Max(1)), (20, Max(2)), (56, Max(2))] },
+    // LRCPC [23:20] = 1 (LDAPR); no DPB, pointer authentication, JSCVT, FCMA, FRINTTS, SB...
+    IdRow { name: "ID_AA64ISAR1_EL1", index: 0x31, fields: &[(20, Max(1))] },
     IdRow { name: "ID_AA64ISAR2_EL1", index: 0x32, fields: &[] },
     // PARange [3:0], ASIDBits [7:4] and the granule fields (TGran16 [23:20] unsigned;
     // TGran64 [27:24], TGran4 [31:28] signed) as configured, and the stage-2 granule fields
