@@ -155,6 +155,12 @@ export interface MachineConfig {
   smcSmccc?: boolean;
   /** Base of a PL011 UART whose transmitted bytes {@link Machine.takeConsole} returns. */
   uart?: bigint;
+  /**
+   * Cut what guest MRS reads from the ID registers to what the emulator executes
+   * (wasm/src/sysreg/idsan.rs). For boards running real guest code; probe machines leave it off
+   * so the guest reads what the target kernel presents.
+   */
+  idCap?: boolean;
 }
 
 /** Config record keys (wasm/src/config.rs `Key`). */
@@ -188,6 +194,7 @@ const KEY = {
   FW_FIELD: 27n,
   SMC_SMCCC: 28n,
   UART: 29n,
+  ID_CAP: 30n,
 } as const;
 
 function encodeConfig(c: MachineConfig): Uint8Array {
@@ -230,6 +237,7 @@ function encodeConfig(c: MachineConfig): Uint8Array {
   for (const f of c.firmwareRegs ?? []) add(KEY.FW_REG, f.id, f.value);
   if (c.smcSmccc !== undefined) add(KEY.SMC_SMCCC, c.smcSmccc);
   if (c.uart !== undefined) add(KEY.UART, c.uart);
+  if (c.idCap !== undefined) add(KEY.ID_CAP, c.idCap);
   const out = new Uint8Array(recs.length * 24);
   const dv = new DataView(out.buffer);
   recs.forEach((r, i) =>

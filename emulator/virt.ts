@@ -136,6 +136,8 @@ export function virtConfig(ramBytes: bigint): MachineConfig {
     firmwareFields: VIRT_FIRMWARE,
     paBits: 44,
     uart: VIRT.uart,
+    // Real kernels run here: they must not be told of a feature the emulator cannot execute.
+    idCap: true,
   };
 }
 

@@ -7,7 +7,7 @@
 import type { FactSource, OperationResult, RelianceFinding } from "../findings.ts";
 import type { Snapshot, VcpuState } from "../../snapshots/model.ts";
 import { regValue, VCPU_FEATURE } from "../../snapshots/model.ts";
-import { COPROC, hex, regCoproc, sysreg } from "../../snapshots/kvm/ids.ts";
+import { COPROC, hex, regCoproc, SVE_VLS, sysreg } from "../../snapshots/kvm/ids.ts";
 import type { Observation, ProbeResults } from "../probes/results.ts";
 import { GROUP_PATTERN } from "../probes/layout.ts";
 import { groupWritability } from "./rules.ts";
@@ -152,14 +152,23 @@ function pauthFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
   return out;
 }
 
+/**
+ * Whether a register holds state only SVE has. The low 128 bits of each Z register are the
+ * FP/SIMD V register (QEMU's KVM backend writes an SVE vCPU's V0..V31 as Z0..Z31), so they count
+ * only above byte 16; P and FFR count whole; KVM_REG_ARM64_SVE_VLS is configuration, not state.
+ */
+function sveOnlyState(id: bigint, v: Uint8Array): boolean {
+  if (regCoproc(id) !== COPROC.SVE || id === SVE_VLS) return false;
+  const isZ = (id & 0x600n) === 0n; // ZREG indices 0x000..0x3ff, PREG 0x400.., FFR 0x600..
+  return v.subarray(isZ ? 16 : 0).some((b) => b !== 0);
+}
+
 /** ID_AA64PFR0_EL1.SVE is bits [35:32]. */
 function sveFindings(i: RelianceInput, fact: FactSource): RelianceFinding[] {
   const out: RelianceFinding[] = [];
   const ZCR_EL1 = sysreg(3, 0, 1, 2, 0);
   i.snapshot.vcpus.forEach((c, k) => {
-    const sveRegs = [...c.registers].filter(([id, v]) =>
-      regCoproc(id) === COPROC.SVE && v.some((b) => b !== 0)
-    ).length;
+    const sveRegs = [...c.registers].filter(([id, v]) => sveOnlyState(id, v)).length;
     const zcr = regValue(c, ZCR_EL1) ?? 0n;
     if (!c.features.includes(VCPU_FEATURE.SVE) && sveRegs === 0 && zcr === 0n) return;
     const t = i.target[k];

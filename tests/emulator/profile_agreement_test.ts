@@ -63,7 +63,13 @@ async function hostMachine(hostId: string): Promise<Machine> {
     const v = hostHex(h, `idreg.${reg}`);
     return v === undefined ? [] : [{ encoding: encoding(reg), value: v }];
   });
-  const m = await Machine.create({ vcpus: 1, ram: [{ base: RAM, size: 0x1_0000n }], sysregs });
+  // idCap: the configuration a board running real guest code uses (virtConfig).
+  const m = await Machine.create({
+    vcpus: 1,
+    ram: [{ base: RAM, size: 0x1_0000n }],
+    sysregs,
+    idCap: true,
+  });
   m.writeMemory(VBAR + 0x200n, new Uint8Array(new Uint32Array([HLT1]).buffer));
   m.setOneReg(0, REG.sys(3, 0, 12, 0, 0), VBAR);
   return m;

@@ -56,6 +56,11 @@ impl Key {
     pub const SMC_SMCCC: u64 = 28;
     /// a = base of a PL011 UART (a 4 KiB window) whose output the host reads as the console.
     pub const UART: u64 = 29;
+    /// a = 1: guest MRS of the ID registers is cut to what this emulator executes
+    /// (sysreg/idsan.rs). For boards that run real guest code (`rollsafe emulate`, replay);
+    /// probe machines leave it 0 so the guest reads what the target kernel presents, which is
+    /// what drift and reliance compare.
+    pub const ID_CAP: u64 = 30;
 }
 
 pub const MAX_VCPUS: usize = 64;
@@ -90,6 +95,7 @@ pub struct Config {
     pub fw_regs: Vec<(u64, u64)>,
     pub fw_fields: Vec<(u64, u64)>,
     pub smc_smccc: bool,
+    pub id_cap: bool,
     pub uart: Option<u64>,
 }
 
@@ -128,6 +134,7 @@ impl Default for Config {
             fw_regs: Vec::new(),
             fw_fields: Vec::new(),
             smc_smccc: true,
+            id_cap: false,
             uart: None,
         }
     }
@@ -195,6 +202,7 @@ impl Config {
                 Key::FW_REG => c.fw_regs.push((a, b)),
                 Key::FW_FIELD => c.fw_fields.push((small(a, 18)?, b)),
                 Key::SMC_SMCCC => c.smc_smccc = small(a, 1)? == 1,
+                Key::ID_CAP => c.id_cap = small(a, 1)? == 1,
                 Key::UART => {
                     if a & 0xfff != 0 {
                         return Err(bad());

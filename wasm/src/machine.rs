@@ -113,6 +113,7 @@ impl Machine {
                 cpu.ccsidr[sel] = v;
             }
             cpu.dczid = c.dczid;
+            cpu.id_cap = c.id_cap;
             cpu.pmcr = c.pmcr_n << 11;
             if c.power_off.contains(&i) {
                 cpu.power = Power::Off;

@@ -39,6 +39,8 @@ pub struct Cpu {
     pub sys: Vec<u64>,
     /// The identification space op0=3 op1=0 CRn=0, indexed CRm*8+op2.
     pub id: [u64; 64],
+    /// Guest MRS of the ID registers goes through sysreg/idsan.rs (config key ID_CAP).
+    pub id_cap: bool,
     /// CCSIDR_EL1 per CSSELR_EL1 value (Level<<1 | InD).
     pub ccsidr: [u64; 16],
     /// DCZID_EL0.BS (log2 of the DC ZVA block size in words), configured per machine.
@@ -101,6 +103,7 @@ impl Cpu {
             il: false,
             sys: vec![0; ROWS.len()],
             id: [0; 64],
+            id_cap: false,
             ccsidr: [0; 16],
             dczid: 4,
             spsr32: [0; 4],
@@ -143,8 +146,10 @@ impl Cpu {
             .collect();
         let pmcr_n = self.pmcr & (0x1f << 11);
         let power = self.power;
+        let id_cap = self.id_cap;
         *self = Cpu::new();
         self.id = id;
+        self.id_cap = id_cap;
         self.ccsidr = ccsidr;
         self.dczid = dczid;
         for (i, v) in consts {

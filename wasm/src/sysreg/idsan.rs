@@ -1,7 +1,9 @@
 //! What the guest reads from the identification registers: the configured (host) value with
 //! every feature field cut to what this emulator executes, so that a guest is never told a
 //! feature exists and then takes UNDEF on it. KVM restore paths (ONE_REG) keep the configured
-//! values untouched; only MRS from the guest goes through here.
+//! values untouched; only MRS from the guest goes through here, and only on boards that ask for
+//! it (config key ID_CAP: the virt board that boots real kernels). Probe machines read the
+//! configured values, because drift and reliance compare what the target kernel presents.
 //!
 //! Rows name the ID_AA64 registers by their index in the identification space (CRm*8+op2) and
 //! list the fields the emulator implements with the highest value it implements; a field not
@@ -63,6 +65,16 @@ pub const ID_ROWS: &[IdRow] = &[
 ];
 
 /// The value the guest reads for identification register `index` configured as `v`.
+/// What MRS returns for identification register `index`: cut per the rows below when the board
+/// asked for it (ID_CAP), else the configured value, as KVM presents it.
+pub fn guest_view(cpu: &crate::cpu::Cpu, index: usize) -> u64 {
+    if cpu.id_cap {
+        guest_value(index, cpu.id[index])
+    } else {
+        cpu.id[index]
+    }
+}
+
 pub fn guest_value(index: usize, v: u64) -> u64 {
     let row = match ID_ROWS.iter().find(|r| r.index == index) {
         Some(r) => r,

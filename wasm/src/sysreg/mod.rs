@@ -62,7 +62,7 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
             if cpu.el == 0 {
                 return Err(Exception::undef());
             }
-            Ok(idsan::guest_value(i, cpu.id[i]))
+            Ok(idsan::guest_view(cpu, i))
         }
         Target::Icc => {
             if cpu.el == 0 {
@@ -85,7 +85,7 @@ pub fn mrs(cpu: &mut Cpu, ctx: &mut Ctx, e: u16, rt: u8) -> Result<u64, Exceptio
                 Kind::Store { .. } | Kind::Const => Ok(cpu.sys[i]),
                 Kind::Id => {
                     let i = table::id_index(e).unwrap_or(0);
-                    Ok(idsan::guest_value(i, cpu.id[i]))
+                    Ok(idsan::guest_view(cpu, i))
                 }
                 Kind::KvmOnly => Err(Exception::undef()),
                 Kind::Special(s) => read_special(cpu, ctx, s, e),
@@ -165,7 +165,7 @@ pub fn pstate_implemented(cpu: &Cpu, s: Special) -> bool {
         Special::Dit => (0x20, 48),
         _ => (0x21, 4),
     };
-    (idsan::guest_value(idx, cpu.id[idx]) >> lsb) & 0xf != 0
+    (idsan::guest_view(cpu, idx) >> lsb) & 0xf != 0
 }
 
 /// Writes a PSTATE field from a register value or an MSR (immediate) bit.
