@@ -119,7 +119,11 @@ export const checkCommand: CommandSpec = {
       return Math.max(EXIT.OK, ...v.targets.map(exitFor));
     } catch (e) {
       if (e instanceof AppError) {
-        console.error(`rollsafe: ${e.type === "source-required" ? "--out: " : ""}${e.detail}`);
+        // The CLI's own wording for the one option the service spells differently (source=).
+        const detail = e.type === "source-required"
+          ? `--out: ${e.detail.replace("name the source", "give --source")}`
+          : e.detail;
+        console.error(`rollsafe: ${detail}`);
         return EXIT.BAD_INPUT;
       }
       return reportInputError(e);

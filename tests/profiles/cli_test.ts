@@ -66,10 +66,11 @@ Deno.test("check exit codes: warnings 1 (ignored writes), unknown target 3, bad 
     const { encodeSnapshot } = await import("../../snapshots/codec.ts");
     const { vgicSnapshot } = await import("../restore/helpers.ts");
     const f = `${dir}/vgic.cbor`;
-    await Deno.writeFile(
-      f,
-      encodeSnapshot(vgicSnapshot({ model: "v3", dist: [[0x8, 0x4b00243b]] })),
-    );
+    const s = vgicSnapshot({ model: "v3", dist: [[0x8, 0x4b00243b]] });
+    // A vCPU with no register state is refused as empty (snapshot/empty): give it its PC
+    // (KVM_REG_ARM_CORE regs.pc, 0x6030000000100040), as every real snapshot has.
+    s.vcpus[0].registers.set(0x6030000000100040n, new Uint8Array(8));
+    await Deno.writeFile(f, encodeSnapshot(s));
     assertEquals(
       (await run(["check", f, "--target", "linux-6.1@neoverse-n1", "--vmm", "generic"])).code,
       1,
