@@ -64,7 +64,6 @@ pub const ID_ROWS: &[IdRow] = &[
     IdRow { name: "ID_AA64MMFR4_EL1", index: 0x3c, fields: &[] },
 ];
 
-/// The value the guest reads for identification register `index` configured as `v`.
 /// What MRS returns for identification register `index`: cut per the rows below when the board
 /// asked for it (ID_CAP), else the configured value, as KVM presents it.
 pub fn guest_view(cpu: &crate::cpu::Cpu, index: usize) -> u64 {
@@ -75,6 +74,7 @@ pub fn guest_view(cpu: &crate::cpu::Cpu, index: usize) -> u64 {
     }
 }
 
+/// The value the guest reads for identification register `index` configured as `v`, cut.
 pub fn guest_value(index: usize, v: u64) -> u64 {
     let row = match ID_ROWS.iter().find(|r| r.index == index) {
         Some(r) => r,
